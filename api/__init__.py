@@ -1,0 +1,1 @@
+"""HTTP API, web pages and the CLI: parse, authorise, call one service, render."""

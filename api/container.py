@@ -1,0 +1,62 @@
+"""Composition root: builds every service once from Settings and wires the seams together."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.pipeline import IngestReport, run_ingest
+from kb.embedders import Embedder
+from kb.embedding_pack import import_pack
+from kb.errors import PermissionDeniedError
+from kb.models import Actor
+from kb.runtime import KnowledgeBase
+from kb.settings import Settings
+
+log = logging.getLogger(__name__)
+SYSTEM = Actor(id="system", admin=True)
+_ACTOR = re.compile(r"^(?P<id>[\w.-]{1,64})(?:@(?P<units>[\w,-]{1,400}))?$")
+
+
+@dataclass
+class Container:
+    settings: Settings
+    kb: KnowledgeBase
+
+    def warm_up(self) -> Container:
+        self.kb.warm_up()
+        return self
+
+    def is_empty(self) -> bool:
+        return not self.kb.store.list_items()
+
+    def bootstrap(self, progress: Callable[[str, int, int], None] | None = None) -> IngestReport | None:
+        """On first start: seed the embedding cache from the bundled pack and ingest the sample KB."""
+        if not self.is_empty():
+            return None
+        samples = self.settings.samples_dir / "kb"
+        seeded = import_pack(self.kb.store, self.kb.embedder.name, self.settings.samples_dir / "kb.embeddings.npz")
+        log.info("seeded %d cached embeddings from the bundled pack", seeded)
+        return run_ingest(samples, self.kb, SYSTEM, publish=True, progress=progress)
+
+
+def build_container(settings: Settings | None = None, embedder: Embedder | None = None) -> Container:
+    settings = settings or Settings()
+    return Container(settings=settings, kb=KnowledgeBase.build(settings, embedder=embedder))
+
+
+def resolve_cli_actor(spec: str) -> Actor:
+    """CLI actors: `system` (admin), or `name@unit[,unit]` for a member of owner units."""
+    if spec in ("system", "admin"):
+        return SYSTEM
+    m = _ACTOR.match(spec)
+    if not m or not m.group("units"):
+        raise PermissionDeniedError(f"actor {spec!r} is not valid; use name@unit (e.g. zhang@sj-scjgj) or system")
+    return Actor(id=m.group("id"), units=tuple(m.group("units").split(",")))
+
+
+def default_samples() -> Path:
+    return Settings().samples_dir / "kb"

@@ -1,0 +1,1 @@
+"""Evaluation: datasets, metrics, baselines, benchmark runners, reports."""

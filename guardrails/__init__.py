@@ -1,0 +1,1 @@
+"""Guardrails: roles, input/output rails, review gates, tamper-evident audit log."""

@@ -1,0 +1,1 @@
+"""Ingestion: sources -> parsed items -> validated -> planned (pure) -> applied (I/O)."""

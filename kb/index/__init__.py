@@ -1,0 +1,1 @@
+"""Derived retrieval indexes (rebuildable from the SQL store at any time)."""

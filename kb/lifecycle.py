@@ -1,0 +1,257 @@
+"""Knowledge lifecycle: draft -> in_review -> approved -> published -> retired, with four-eyes and cut-over."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+
+from pydantic import Field
+
+from kb.errors import InvalidContentError, LifecycleError, NotFoundError, PermissionDeniedError
+from kb.events import EventSink, NullSink
+from kb.indexer import IndexWriter
+from kb.models import (
+    Actor,
+    Audience,
+    ItemStatus,
+    ItemVersion,
+    Kind,
+    KnowledgeItem,
+    Level,
+    LiveVersion,
+    Tag,
+    Value,
+    VersionContent,
+    VersionState,
+)
+from kb.store import SqlStore, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def content_hash(content: VersionContent) -> str:
+    """Hash of the normalised content only; owner, tags and dates do not change it."""
+    blob = json.dumps(content.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class ItemDraft(Value):
+    """Everything needed to propose a new version of an item (new or existing)."""
+
+    id: str
+    kind: Kind
+    owner: str
+    level: Level
+    audience: tuple[Audience, ...]
+    content: VersionContent
+    effective_from: dt.date
+    expires_at: dt.date | None = None
+    review_due: dt.date | None = None
+    tags: tuple[Tag, ...] = ()
+    related: tuple[str, ...] = ()
+    change_note: str = ""
+    source_path: str | None = None
+    retire: dict[str, str | None] | None = Field(default=None)
+
+
+class KnowledgeService:
+    """The only way knowledge changes. Every transition is checked, recorded and audited."""
+
+    def __init__(
+        self, store: SqlStore, writer: IndexWriter, events: EventSink | None = None, four_eyes: bool = True
+    ) -> None:
+        self.store = store
+        self.writer = writer
+        self.events = events or NullSink()
+        self.four_eyes = four_eyes
+
+    # -- authoring -------------------------------------------------------------------------------
+    def propose(self, draft: ItemDraft, actor: Actor) -> ItemVersion:
+        """Add a draft version (creating the item if new). Earlier unpublished drafts are withdrawn."""
+        if self.store.unit(draft.owner) is None:
+            raise InvalidContentError(f"unknown owner unit {draft.owner!r}; add it to units.yaml first")
+        if not actor.may_change(draft.owner):
+            raise PermissionDeniedError(f"{actor.id!r} may not author items of unit {draft.owner!r} (谁录入谁负责)")
+        if draft.expires_at and draft.expires_at <= draft.effective_from:
+            raise InvalidContentError(
+                f"expires_at {draft.expires_at} must be after effective_from {draft.effective_from}"
+            )
+        now = utcnow()
+        existing = self.store.find_item(draft.id)
+        with self.store.tx() as conn:
+            if existing is None:
+                item = KnowledgeItem(
+                    id=draft.id, kind=draft.kind, title=draft.content.title, owner=draft.owner, level=draft.level,
+                    audience=draft.audience, tags=draft.tags, related=draft.related, status=ItemStatus.DRAFT,
+                    latest_version=0, source_path=draft.source_path, created_at=now, updated_at=now,
+                )
+                self.store.insert_item(item, conn)
+                number = 1
+            else:
+                if not actor.may_change(existing.owner):
+                    raise PermissionDeniedError(
+                        f"{actor.id!r} may not change {existing.id!r}, owned by {existing.owner!r} (谁录入谁负责)"
+                    )
+                if existing.kind != draft.kind:
+                    raise InvalidContentError(f"{draft.id!r} is a {existing.kind.value}, not a {draft.kind.value}")
+                number = existing.latest_version + 1
+                for v in self.store.list_versions(draft.id):
+                    if v.state in (VersionState.DRAFT, VersionState.IN_REVIEW, VersionState.APPROVED):
+                        self.store.set_version_state(draft.id, v.number, VersionState.WITHDRAWN, conn)
+            version = ItemVersion(
+                item_id=draft.id, number=number, content=draft.content, content_hash=content_hash(draft.content),
+                state=VersionState.DRAFT, author=actor.id, change_note=draft.change_note,
+                effective_from=draft.effective_from, expires_at=draft.expires_at, review_due=draft.review_due,
+                created_at=now,
+            )
+            self.store.insert_version(version, conn)
+            fields: dict[str, object] = dict(
+                latest_version=number, owner=draft.owner, level=draft.level.value, audience=list(draft.audience),
+                related=list(draft.related), source_path=draft.source_path,
+            )
+            if existing is not None:
+                fields["tags"] = _merge_tags(existing, draft.tags)
+                if existing.status == ItemStatus.DRAFT:
+                    fields["title"] = draft.content.title
+            self.store.update_item(draft.id, conn, **fields)
+        self.events.record("knowledge.drafted", actor.id, f"{draft.id}:{number}",
+                           {"content_hash": version.content_hash, "change_note": draft.change_note})
+        return version
+
+    def submit(self, item_id: str, number: int, actor: Actor) -> ItemVersion:
+        item, v = self._load(item_id, number, actor)
+        if v.state != VersionState.DRAFT:
+            raise LifecycleError(f"{item_id} v{number} is {v.state.value}; only a draft can be submitted")
+        self.store.set_version_state(item_id, number, VersionState.IN_REVIEW, submitted_by=actor.id)
+        if item.status == ItemStatus.DRAFT:
+            self.store.update_item(item_id, status=ItemStatus.IN_REVIEW.value)
+        self.events.record("knowledge.submitted", actor.id, f"{item_id}:{number}", {})
+        return self.store.get_version(item_id, number)
+
+    def approve(self, item_id: str, number: int, actor: Actor) -> ItemVersion:
+        item, v = self._load(item_id, number, actor)
+        if v.state != VersionState.IN_REVIEW:
+            raise LifecycleError(f"{item_id} v{number} is {v.state.value}; submit it for review first")
+        if self.four_eyes and actor.id in (v.author,):
+            raise PermissionDeniedError(
+                f"four-eyes: {actor.id!r} wrote {item_id} v{number} and may not approve it; ask another reviewer"
+            )
+        self.store.set_version_state(item_id, number, VersionState.APPROVED, approved_by=actor.id)
+        self.events.record("knowledge.approved", actor.id, f"{item_id}:{number}", {"author": v.author})
+        return self.store.get_version(item_id, number)
+
+    def publish(self, item_id: str, number: int, actor: Actor) -> ItemVersion:
+        """Cut-over: write new chunks, verify, switch the live pointer, then delete the old chunks."""
+        return self.publish_many([(item_id, number)], actor)[0]
+
+    def publish_many(self, targets: list[tuple[str, int]], actor: Actor) -> list[ItemVersion]:
+        """Publish several versions with one index write. Each item still switches atomically: until the
+        switch its old version answers; after it, only the new one (old chunks are filtered, then deleted)."""
+        staged: list[tuple[KnowledgeItem, ItemVersion, LiveVersion]] = []
+        for item_id, number in targets:
+            item, v = self._load(item_id, number, actor)
+            if v.state != VersionState.APPROVED and (
+                self.four_eyes or v.state not in (VersionState.DRAFT, VersionState.IN_REVIEW)
+            ):
+                raise LifecycleError(
+                    f"{item_id} v{number} is {v.state.value}; it must be approved by a second person before publishing"
+                )
+            if item.status == ItemStatus.RETIRED:
+                raise LifecycleError(f"{item_id} is retired; propose a new item instead")
+            live = LiveVersion(
+                item_id=item_id, version=number, kind=item.kind, title=v.content.title, owner=item.owner,
+                level=item.level, audience=item.audience, tags=tuple(item.tag_names),
+                effective_from=v.effective_from, expires_at=v.expires_at, content_hash=v.content_hash,
+            )
+            staged.append((item, v, live))
+        if not staged:
+            return []
+        self.writer.write_versions([lv for _, _, lv in staged])  # 1. new chunks beside the old ones, verified
+        with self.store.tx() as conn:  # 2. the switch is one transaction
+            for item, v, _ in staged:
+                if item.current_version and item.current_version != v.number:
+                    self.store.set_version_state(item.id, item.current_version, VersionState.SUPERSEDED, conn)
+                self.store.set_version_state(
+                    item.id, v.number, VersionState.PUBLISHED, conn, published_at=utcnow(),
+                    approved_by=v.approved_by or actor.id,
+                )
+                self.store.update_item(
+                    item.id, conn, status=ItemStatus.PUBLISHED.value, current_version=v.number, title=v.content.title
+                )
+            self.store.bump_generation(conn)
+        self.writer.remove_others({item.id: v.number for item, v, _ in staged})  # 3. old chunks go last
+        for item, v, _ in staged:
+            self.events.record(
+                "knowledge.published", actor.id, f"{item.id}:{v.number}",
+                {"content_hash": v.content_hash, "previous": item.current_version, "approved_by": v.approved_by},
+            )
+        return [self.store.get_version(item.id, v.number) for item, v, _ in staged]
+
+    def approve_waived(self, item_id: str, number: int, actor: Actor, reason: str) -> None:
+        """Submit and approve in one step: only for admins (bulk loads), recorded as a four-eyes waiver."""
+        if self.four_eyes and not actor.admin:
+            raise PermissionDeniedError(f"{actor.id!r} may not publish without a second approver (four-eyes)")
+        v = self.store.get_version(item_id, number)
+        if v.state == VersionState.DRAFT:
+            self.submit(item_id, number, actor)
+        if self.store.get_version(item_id, number).state == VersionState.IN_REVIEW:
+            self.store.set_version_state(item_id, number, VersionState.APPROVED, approved_by=actor.id)
+            self.events.record("knowledge.approved", actor.id, f"{item_id}:{number}", {"waiver": reason})
+
+    def publish_direct(self, item_id: str, number: int, actor: Actor, reason: str = "direct publish") -> ItemVersion:
+        self.approve_waived(item_id, number, actor, reason)
+        return self.publish(item_id, number, actor)
+
+    def retire(self, item_id: str, actor: Actor, reason: str, replaced_by: str | None = None) -> KnowledgeItem:
+        item = self.store.get_item(item_id)
+        if not actor.may_change(item.owner):
+            raise PermissionDeniedError(
+                f"{actor.id!r} may not retire {item_id!r}, owned by {item.owner!r} (谁录入谁负责)"
+            )
+        if item.status == ItemStatus.RETIRED:
+            raise LifecycleError(f"{item_id} is already retired")
+        if not reason.strip():
+            raise LifecycleError("retiring needs a reason (退出原因)")
+        if replaced_by and self.store.find_item(replaced_by) is None:
+            raise NotFoundError(f"replacement item {replaced_by!r} does not exist")
+        with self.store.tx() as conn:
+            if item.current_version:
+                self.store.set_version_state(item_id, item.current_version, VersionState.RETIRED, conn)
+            self.store.update_item(
+                item_id, conn, status=ItemStatus.RETIRED.value, retired_reason=reason, replaced_by=replaced_by
+            )
+            self.store.bump_generation(conn)
+        self.writer.remove_other_versions(item_id, keep=None)
+        self.events.record("knowledge.retired", actor.id, item_id, {"reason": reason, "replaced_by": replaced_by})
+        return self.store.get_item(item_id)
+
+    def set_tags(self, item_id: str, actor: Actor, add: list[str] = [], remove: list[str] = []) -> KnowledgeItem:  # noqa: B006
+        """Owners accept (add) or remove tags; removed machine tags are not re-added by later ingests."""
+        item = self.store.get_item(item_id)
+        if not actor.may_change(item.owner):
+            raise PermissionDeniedError(f"{actor.id!r} may not tag {item_id!r}, owned by {item.owner!r}")
+        tags = [t for t in item.tags if t.tag not in remove]
+        names = {t.tag for t in tags}
+        tags += [Tag(tag=t, source="author") for t in add if t not in names]
+        removed = sorted((set(item.removed_tags) | set(remove)) - set(add))
+        self.store.update_item(item_id, tags=tags, removed_tags=removed)
+        self.store.bump_generation()
+        self.events.record("knowledge.tagged", actor.id, item_id, {"add": add, "remove": remove})
+        return self.store.get_item(item_id)
+
+    def _load(self, item_id: str, number: int, actor: Actor) -> tuple[KnowledgeItem, ItemVersion]:
+        item = self.store.get_item(item_id)
+        if not actor.may_change(item.owner) and not actor.admin:
+            raise PermissionDeniedError(f"{actor.id!r} may not act on {item_id!r}, owned by {item.owner!r}")
+        return item, self.store.get_version(item_id, number)
+
+
+def _merge_tags(item: KnowledgeItem, incoming: tuple[Tag, ...]) -> list[Tag]:
+    """Keep existing tags, add incoming ones unless an owner removed them earlier."""
+    out = {t.tag: t for t in item.tags}
+    for t in incoming:
+        if t.tag not in item.removed_tags and t.tag not in out:
+            out[t.tag] = t
+    return list(out.values())

@@ -1,0 +1,216 @@
+"""Hybrid retrieval: BM25 over jieba tokens + dense (Chroma), fused, filtered to live, in-force versions.
+
+The SQL store decides what is answerable: a hit counts only if its (item, version) is the item's
+published version, in force at `as_of`, and passes the filters. Chroma's `where` is a pre-filter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from kb.embedders import Embedder
+from kb.index.keyword import Bm25Index
+from kb.index.vector import VectorIndex
+from kb.models import Chunk, Kind, LiveVersion, ScoreParts, SearchFilters, SearchHit
+from kb.store import SqlStore
+from kb.text import JiebaTokenizer
+
+log = logging.getLogger(__name__)
+
+Method = Literal["bm25", "dense", "hybrid"]
+DEFAULT_KIND_WEIGHTS = {Kind.GUIDE: 1.0, Kind.FAQ: 0.97, Kind.POLICY: 0.95, Kind.REVIEW_POINT: 0.93}
+
+
+@dataclass
+class _Snapshot:
+    generation: int
+    live: dict[str, LiveVersion]
+    chunks: dict[str, Chunk]
+    bm25: Bm25Index
+
+
+@dataclass
+class RetrievalConfig:
+    dense_weight: float = 0.7
+    fusion: Literal["weighted", "rrf"] = "weighted"
+    candidates: int = 50
+    rrf_k: int = 60
+    kind_weights: dict[Kind, float] = field(default_factory=lambda: dict(DEFAULT_KIND_WEIGHTS))
+
+
+class HybridRetriever:
+    """Searches the live knowledge. Per-process state is refreshed whenever the SQL generation moves."""
+
+    def __init__(
+        self,
+        store: SqlStore,
+        vectors: VectorIndex,
+        embedder: Embedder,
+        tokenizer: JiebaTokenizer,
+        config: RetrievalConfig | None = None,
+    ) -> None:
+        self.store = store
+        self.vectors = vectors
+        self.embedder = embedder
+        self.tokenizer = tokenizer
+        self.config = config or RetrievalConfig()
+        self._snap: _Snapshot | None = None
+        self._lock = threading.Lock()
+        self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    # -- snapshot ------------------------------------------------------------------------------
+    def refresh(self, force: bool = False) -> _Snapshot:
+        gen = self.store.generation()
+        snap = self._snap
+        if snap is not None and snap.generation == gen and not force:
+            return snap
+        with self._lock:
+            if self._snap is not None and self._snap.generation == gen and not force:
+                return self._snap
+            live = self.store.live_versions()
+            self.tokenizer.add_words(lv.title for lv in live.values())
+            chunks = {c.id: c for c in self.store.all_chunks() if _is_live(c, live)}
+            snap = _Snapshot(gen, live, chunks, Bm25Index(self.tokenizer, list(chunks.values())))
+            self._snap = snap
+            log.info("retrieval snapshot generation %s: %d items, %d chunks", gen, len(live), len(chunks))
+            return snap
+
+    def live(self) -> dict[str, LiveVersion]:
+        return self.refresh().live
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        vec = self._qcache.get(query)
+        if vec is None:
+            vec = self.embedder.embed_query(query)
+            self._qcache[query] = vec
+            if len(self._qcache) > 512:
+                self._qcache.popitem(last=False)
+        return vec
+
+    # -- search --------------------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        top_k: int = 10,
+        filters: SearchFilters | None = None,
+        method: Method = "hybrid",
+        per_item: int | None = None,
+    ) -> list[SearchHit]:
+        filters = filters or SearchFilters()
+        snap = self.refresh()
+        as_of = filters.as_of or dt.date.today()
+        allowed = {iid for iid, lv in snap.live.items() if _passes(lv, filters, as_of)}
+        cfg = self.config
+        n = max(cfg.candidates, top_k * 3)
+
+        dense: dict[str, float] = {}
+        qv: np.ndarray | None = None
+        if method in ("dense", "hybrid") and allowed:
+            qv = self._query_vector(query)
+            for cid, score in self.vectors.query(qv, n, filters, as_of):
+                c = snap.chunks.get(cid)
+                if c is not None and c.item_id in allowed:  # drops orphaned and non-live chunks
+                    dense[cid] = score
+
+        bm25: dict[str, float] = {}
+        full: np.ndarray | None = None
+        if method in ("bm25", "hybrid") and allowed and snap.bm25.chunks:
+            full = snap.bm25.scores(query)
+            for pos in np.argsort(-full)[: n * 4]:
+                if full[pos] <= 0 or len(bm25) >= n:
+                    break
+                c = snap.bm25.chunks[int(pos)]
+                if c.item_id in allowed:
+                    bm25[c.id] = float(full[pos])
+
+        if method == "hybrid":
+            # Complete both score parts for every candidate, so fusion compares like with like.
+            missing = [cid for cid in bm25 if cid not in dense]
+            if missing and qv is not None:
+                for cid, vec in self.vectors.vectors(missing).items():
+                    dense[cid] = float(vec @ qv)
+            if full is not None:
+                for cid in dense:
+                    if cid not in bm25:
+                        pos = snap.bm25.position.get(cid)
+                        bm25[cid] = float(full[pos]) if pos is not None else 0.0
+
+        fused = self._fuse(dense, bm25, method, snap)
+        hits: list[SearchHit] = []
+        per: dict[str, int] = {}
+        for cid, parts in sorted(fused.items(), key=lambda kv: -kv[1].fused):
+            c = snap.chunks[cid]
+            if per_item is not None:
+                if per.get(c.item_id, 0) >= per_item:
+                    continue
+                per[c.item_id] = per.get(c.item_id, 0) + 1
+            lv = snap.live[c.item_id]
+            hits.append(
+                SearchHit(
+                    chunk_id=cid, item_id=c.item_id, version=c.version, kind=lv.kind, title=lv.title,
+                    owner=lv.owner, section=c.section, text=c.text, score=round(parts.fused, 6), parts=parts,
+                    content_hash=lv.content_hash,
+                )
+            )
+            if len(hits) >= top_k:
+                break
+        return hits
+
+    def _fuse(
+        self, dense: dict[str, float], bm25: dict[str, float], method: Method, snap: _Snapshot
+    ) -> dict[str, ScoreParts]:
+        cfg = self.config
+        ids = set(dense) | set(bm25) if method == "hybrid" else set(dense if method == "dense" else bm25)
+        d_rank = {cid: r for r, cid in enumerate(sorted(dense, key=lambda k: -dense[k]), 1)}
+        b_rank = {cid: r for r, cid in enumerate(sorted((k for k in bm25 if bm25[k] > 0), key=lambda k: -bm25[k]), 1)}
+        d_vals = [dense[c] for c in ids if c in dense]
+        d_lo, d_hi = (min(d_vals), max(d_vals)) if d_vals else (0.0, 1.0)
+        b_hi = max((bm25.get(c, 0.0) for c in ids), default=0.0)
+        out: dict[str, ScoreParts] = {}
+        for cid in ids:
+            kw = cfg.kind_weights.get(snap.live[snap.chunks[cid].item_id].kind, 1.0)
+            d, b = dense.get(cid), bm25.get(cid)
+            if method == "dense":
+                score = d or 0.0
+            elif method == "bm25":
+                score = b or 0.0
+            elif cfg.fusion == "rrf":
+                w = cfg.dense_weight
+                score = w / (cfg.rrf_k + d_rank.get(cid, 10**6)) + (1 - w) / (cfg.rrf_k + b_rank.get(cid, 10**6))
+                score *= kw
+            else:
+                dn = (d - d_lo) / (d_hi - d_lo) if d is not None and d_hi > d_lo else (1.0 if d is not None else 0.0)
+                bn = (b or 0.0) / b_hi if b_hi > 0 else 0.0
+                score = (cfg.dense_weight * dn + (1 - cfg.dense_weight) * bn) * kw
+            out[cid] = ScoreParts(
+                bm25=b, bm25_rank=b_rank.get(cid), dense=d, dense_rank=d_rank.get(cid), kind_weight=kw, fused=score
+            )
+        return out
+
+
+def _is_live(c: Chunk, live: dict[str, LiveVersion]) -> bool:
+    lv = live.get(c.item_id)
+    return lv is not None and lv.version == c.version
+
+
+def _passes(lv: LiveVersion, f: SearchFilters, as_of: dt.date) -> bool:
+    if not lv.in_force(as_of):
+        return False
+    if f.kinds and lv.kind not in f.kinds:
+        return False
+    if f.owners and lv.owner not in f.owners:
+        return False
+    if f.levels and lv.level not in f.levels:
+        return False
+    if f.audience is not None and f.audience not in lv.audience:
+        return False
+    if f.item_ids and lv.item_id not in f.item_ids:
+        return False
+    return not (f.tags and not set(f.tags) & set(lv.tags))
