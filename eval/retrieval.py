@@ -26,7 +26,7 @@ from kb.settings import Settings
 from kb.text import normalize
 
 Progress = Callable[[str, int, int], None]
-METHODS = ("bm25", "dense", "hybrid", "llamaindex")
+METHODS = ("bm25", "dense", "hybrid", "rrf", "llamaindex")
 CACHE_DIR = Path.home() / ".cache" / "qingsong"
 
 
@@ -122,7 +122,10 @@ def build_temp_kb(
 def run_retrieval_eval(
     folder: Path, methods: list[str], top_k: int, settings: Settings, progress: Progress | None = None,
     embedder: Embedder | None = None, configure: Callable[[HybridRetriever], None] | None = None,
+    fresh_query_embeddings: bool = True,
 ) -> list[MethodResult]:
+    """With `fresh_query_embeddings` (the default) every method pays for its own query embeddings, so the
+    latencies compare; tests that only check quality turn it off to embed each query once."""
     bad = [m for m in methods if m not in METHODS]
     if bad:
         raise ValueError(f"unknown method(s) {bad}; choose from {', '.join(METHODS)}")
@@ -136,6 +139,8 @@ def run_retrieval_eval(
             configure(kb.retriever)
         kb.warm_up()
         for method in methods:
+            if fresh_query_embeddings:
+                kb.retriever.clear_cache()
             if method == "llamaindex":
                 from eval.llamaindex_baseline import LlamaIndexBaseline
 

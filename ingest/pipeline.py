@@ -50,27 +50,35 @@ def read_drafts(
     """Parse and validate every source under root. Errors are collected; duplicates are rejected."""
     units = {u.id: u for u in kb.store.list_units()}
     files = discover(root)
-    drafts: list[ItemDraft] = []
+    parsed: list[ItemDraft] = []
     skipped: list[tuple[str, str]] = []
-    first_seen: dict[str, str] = {}
     for n, path in enumerate(files, 1):
         if progress:
             progress("read", n, len(files))
         try:
             for rec in read_source(path, kb.settings.max_source_bytes):
-                d = to_draft(rec, units, kb.settings.guide_sections)
-                if d.id in first_seen:
-                    raise SourceError(rec.path, f"duplicate id {d.id!r}, already used by {first_seen[d.id]}", "id",
-                                      "give each item its own id")
-                first_seen[d.id] = rec.path
-                kb.tokenizer.add_words([d.content.title])
-                tags = machine_tags(d.content, tuple(a.value for a in d.audience), vocab, kb.tokenizer,
-                                    tuple(t.tag for t in d.tags))
-                drafts.append(d.model_copy(update={"tags": d.tags + tuple(tags)}))
+                parsed.append(to_draft(rec, units, kb.settings.guide_sections))
         except SourceError as exc:
             skipped.append((exc.path, str(exc)))
         except (OSError, ValueError) as exc:
             skipped.append((str(path), f"{path}: {type(exc).__name__}: {exc}"))
+    # An id used by two sources is ambiguous: reject every source that uses it, keep the store as it is.
+    by_id: dict[str, list[str]] = {}
+    for d in parsed:
+        by_id.setdefault(d.id, []).append(str(d.source_path))
+    drafts: list[ItemDraft] = []
+    for d in parsed:
+        sources = by_id[d.id]
+        if len(sources) > 1:
+            others = ", ".join(p for p in sources if p != d.source_path)
+            err = SourceError(str(d.source_path), f"duplicate id {d.id!r}, also used by {others}", "id",
+                              "give each item its own id")
+            skipped.append((err.path, str(err)))
+            continue
+        kb.tokenizer.add_words([d.content.title])
+        tags = machine_tags(d.content, tuple(a.value for a in d.audience), vocab, kb.tokenizer,
+                            tuple(t.tag for t in d.tags))
+        drafts.append(d.model_copy(update={"tags": d.tags + tuple(tags)}))
     return drafts, skipped
 
 

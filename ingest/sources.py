@@ -23,6 +23,20 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _CN_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)]|【)?\s*(\S{2,12}?)】?\s*[:：]?\s*$")
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as strings, so invalid ones get our error message, not PyYAML's."""
+
+
+_FrontMatterLoader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_yaml(text: str) -> object:
+    return yaml.load(text, Loader=_FrontMatterLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 @dataclass
 class RawRecord:
     """Metadata plus ordered sections, before validation."""
@@ -96,7 +110,7 @@ def parse_markdown(text: str, path: str) -> RawRecord:
     if not m:
         raise SourceError(path, "no YAML front matter", fix="start the file with '---', the metadata, and '---'")
     try:
-        meta = yaml.safe_load(m.group(1))
+        meta = load_yaml(m.group(1))
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" (line {where.line + 2})" if where else ""
@@ -162,7 +176,7 @@ def _sidecar(path: Path) -> dict[str, Any]:
     if not side.exists():
         raise SourceError(str(path), "no metadata", fix=f"add {side.name} with id, kind, title, owner, dates")
     try:
-        meta = yaml.safe_load(decode(side.read_bytes(), str(side)))
+        meta = load_yaml(decode(side.read_bytes(), str(side)))
     except yaml.YAMLError as exc:
         raise SourceError(str(side), f"broken YAML: {exc}") from exc
     if not isinstance(meta, dict):

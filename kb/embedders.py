@@ -7,6 +7,7 @@ every embedder here serialises its calls with a lock.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from typing import Protocol, runtime_checkable
 
@@ -80,6 +81,7 @@ class SentenceTransformerEmbedder:
     def warm_up(self) -> None:
         with self._lock:
             if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")  # local models only: never reach for a hub
                 try:
                     from sentence_transformers import SentenceTransformer
                 except ImportError as exc:  # pragma: no cover - depends on the install

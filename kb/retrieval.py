@@ -24,7 +24,7 @@ from kb.text import JiebaTokenizer
 
 log = logging.getLogger(__name__)
 
-Method = Literal["bm25", "dense", "hybrid"]
+Method = Literal["bm25", "dense", "hybrid", "rrf"]  # rrf: naive equal-weight RRF, kept as a baseline
 DEFAULT_KIND_WEIGHTS = {Kind.GUIDE: 1.0, Kind.FAQ: 0.97, Kind.POLICY: 0.95, Kind.REVIEW_POINT: 0.93}
 
 
@@ -85,6 +85,9 @@ class HybridRetriever:
     def live(self) -> dict[str, LiveVersion]:
         return self.refresh().live
 
+    def clear_cache(self) -> None:
+        self._qcache.clear()
+
     def _query_vector(self, query: str) -> np.ndarray:
         vec = self._qcache.get(query)
         if vec is None:
@@ -112,7 +115,7 @@ class HybridRetriever:
 
         dense: dict[str, float] = {}
         qv: np.ndarray | None = None
-        if method in ("dense", "hybrid") and allowed:
+        if method in ("dense", "hybrid", "rrf") and allowed:
             qv = self._query_vector(query)
             for cid, score in self.vectors.query(qv, n, filters, as_of):
                 c = snap.chunks.get(cid)
@@ -121,7 +124,7 @@ class HybridRetriever:
 
         bm25: dict[str, float] = {}
         full: np.ndarray | None = None
-        if method in ("bm25", "hybrid") and allowed and snap.bm25.chunks:
+        if method in ("bm25", "hybrid", "rrf") and allowed and snap.bm25.chunks:
             full = snap.bm25.scores(query)
             for pos in np.argsort(-full)[: n * 4]:
                 if full[pos] <= 0 or len(bm25) >= n:
@@ -130,7 +133,7 @@ class HybridRetriever:
                 if c.item_id in allowed:
                     bm25[c.id] = float(full[pos])
 
-        if method == "hybrid":
+        if method in ("hybrid", "rrf"):
             # Complete both score parts for every candidate, so fusion compares like with like.
             missing = [cid for cid in bm25 if cid not in dense]
             if missing and qv is not None:
@@ -167,7 +170,7 @@ class HybridRetriever:
         self, dense: dict[str, float], bm25: dict[str, float], method: Method, snap: _Snapshot
     ) -> dict[str, ScoreParts]:
         cfg = self.config
-        ids = set(dense) | set(bm25) if method == "hybrid" else set(dense if method == "dense" else bm25)
+        ids = set(dense) | set(bm25) if method in ("hybrid", "rrf") else set(dense if method == "dense" else bm25)
         d_rank = {cid: r for r, cid in enumerate(sorted(dense, key=lambda k: -dense[k]), 1)}
         b_rank = {cid: r for r, cid in enumerate(sorted((k for k in bm25 if bm25[k] > 0), key=lambda k: -bm25[k]), 1)}
         d_vals = [dense[c] for c in ids if c in dense]
@@ -181,8 +184,8 @@ class HybridRetriever:
                 score = d or 0.0
             elif method == "bm25":
                 score = b or 0.0
-            elif cfg.fusion == "rrf":
-                w = cfg.dense_weight
+            elif method == "rrf" or cfg.fusion == "rrf":
+                w = 0.5 if method == "rrf" else cfg.dense_weight
                 score = w / (cfg.rrf_k + d_rank.get(cid, 10**6)) + (1 - w) / (cfg.rrf_k + b_rank.get(cid, 10**6))
                 score *= kw
             else:

@@ -1,0 +1,135 @@
+import datetime as dt
+
+import pytest
+
+from kb.diff import diff_versions
+from kb.errors import InvalidContentError, LifecycleError, PermissionDeniedError
+from kb.events import MemorySink
+from kb.models import Actor, ItemStatus, SearchFilters, Section, VersionContent, VersionState
+
+pytestmark = pytest.mark.integration
+AUTHOR = Actor(id="zhang", units=("sj-scjgj",))
+APPROVER = Actor(id="li", units=("sj-scjgj",))
+OTHER_UNIT = Actor(id="wang", units=("sj-mzj",))
+
+
+def publish_new(kb, draft, author=AUTHOR, approver=APPROVER):
+    v = kb.service.propose(draft, author)
+    kb.service.submit(v.item_id, v.number, author)
+    kb.service.approve(v.item_id, v.number, approver)
+    return kb.service.publish(v.item_id, v.number, approver)
+
+
+def test_full_lifecycle_with_four_eyes(kb, make_draft):
+    sink = MemorySink()
+    kb.service.events = sink
+    v = kb.service.propose(make_draft(), AUTHOR)
+    assert v.state == VersionState.DRAFT and kb.store.get_item(v.item_id).status == ItemStatus.DRAFT
+    kb.service.submit(v.item_id, 1, AUTHOR)
+    with pytest.raises(PermissionDeniedError, match="four-eyes"):
+        kb.service.approve(v.item_id, 1, AUTHOR)
+    with pytest.raises(LifecycleError, match="approved"):
+        kb.service.publish(v.item_id, 1, AUTHOR)
+    kb.service.approve(v.item_id, 1, APPROVER)
+    published = kb.service.publish(v.item_id, 1, APPROVER)
+    assert published.state == VersionState.PUBLISHED and published.approved_by == "li"
+    assert kb.store.get_item(v.item_id).current_version == 1
+    assert [e[0] for e in sink.events] == [
+        "knowledge.drafted", "knowledge.submitted", "knowledge.approved", "knowledge.published"]
+    assert kb.retriever.search("测试事项", top_k=3)[0].item_id == v.item_id
+
+
+def test_four_eyes_can_be_disabled(kb, make_draft):
+    kb.service.four_eyes = False
+    v = kb.service.propose(make_draft(), AUTHOR)
+    assert kb.service.publish(v.item_id, v.number, AUTHOR).state == VersionState.PUBLISHED
+
+
+def test_only_owner_unit_changes_an_item(kb, make_draft):
+    publish_new(kb, make_draft())
+    with pytest.raises(PermissionDeniedError, match="谁录入谁负责"):
+        kb.service.retire("guide-test-item", OTHER_UNIT, "不再适用")
+    with pytest.raises(PermissionDeniedError):
+        kb.service.propose(make_draft(title="篡改"), OTHER_UNIT)
+    assert kb.store.get_item("guide-test-item").status == ItemStatus.PUBLISHED
+
+
+def test_unknown_owner_and_bad_dates_are_rejected(kb, make_draft):
+    with pytest.raises(InvalidContentError, match="unknown owner unit 'nobody'"):
+        kb.service.propose(make_draft(owner="nobody"), Actor(id="x", admin=True))
+    with pytest.raises(InvalidContentError, match="expires_at"):
+        kb.service.propose(make_draft(expires_at=dt.date(2020, 1, 1)), AUTHOR)
+
+
+def test_new_version_replaces_old_in_search_and_history_diff(kb, make_draft):
+    publish_new(kb, make_draft())
+    changed = make_draft(sections={
+        "申请条件": "申请人应当具有完全民事行为能力。经营场所应当符合规划要求。",
+        "申请材料": "1. 申请书原件1份。\n2. 身份证明（电子证照可免交）。\n3. 经营场所照片。",
+        "办理流程": "网上申请，窗口受理，审核决定，发证。",
+        "办理时限": "承诺时限1个工作日。",
+        "收费标准": "不收费。",
+        "设定依据": "《测试条例》第十条。",
+    })
+    v2 = publish_new(kb, changed)
+    assert v2.number == 2
+    history = kb.store.list_versions("guide-test-item")
+    assert [v.state for v in history] == [VersionState.SUPERSEDED, VersionState.PUBLISHED]
+    hits = kb.retriever.search("办理时限 工作日", top_k=20)
+    assert {h.version for h in hits if h.item_id == "guide-test-item"} == {2}
+    d = diff_versions(history[0], history[1])
+    assert d.changed_sections == ["申请材料", "办理时限"]
+    assert "+承诺时限1个工作日。" in next(s.unified for s in d.sections if s.heading == "办理时限")
+    assert kb.writer.verify().ok
+
+
+def test_retire_with_reason_and_replacement_is_never_retrieved(kb, make_draft):
+    publish_new(kb, make_draft())
+    publish_new(kb, make_draft(item_id="guide-test-new", title="测试事项办理指南（新版）"))
+    with pytest.raises(LifecycleError, match="reason"):
+        kb.service.retire("guide-test-item", AUTHOR, "  ")
+    item = kb.service.retire("guide-test-item", AUTHOR, "被新版替代", replaced_by="guide-test-new")
+    assert item.status == ItemStatus.RETIRED and item.replaced_by == "guide-test-new"
+    assert kb.store.get_version("guide-test-item", 1).state == VersionState.RETIRED
+    hits = kb.retriever.search("测试事项办理指南", top_k=20)
+    assert "guide-test-item" not in {h.item_id for h in hits}
+    assert "guide-test-new" in {h.item_id for h in hits}
+    assert kb.writer.verify().ok
+    with pytest.raises(LifecycleError, match="already retired"):
+        kb.service.retire("guide-test-item", AUTHOR, "again")
+
+
+def test_content_hash_ignores_owner_and_tags(kb, make_draft):
+    a = kb.service.propose(make_draft(), AUTHOR)
+    b = kb.service.propose(make_draft().model_copy(update={"tags": ()}), AUTHOR)
+    assert a.content_hash == b.content_hash
+    assert kb.store.get_version("guide-test-item", 1).state == VersionState.WITHDRAWN
+
+
+def test_in_force_filter_and_as_of(kb, make_draft):
+    publish_new(kb, make_draft(item_id="guide-old-rule", title="旧版补贴办法", effective_from=dt.date(2020, 1, 1),
+                               expires_at=dt.date(2023, 1, 1)))
+    publish_new(kb, make_draft(item_id="guide-future-rule", title="明年补贴办法",
+                               effective_from=dt.date.today() + dt.timedelta(days=30)))
+    now = {h.item_id for h in kb.retriever.search("补贴办法", top_k=10)}
+    assert "guide-old-rule" not in now and "guide-future-rule" not in now
+    then = {h.item_id for h in kb.retriever.search("补贴办法", top_k=10,
+                                                   filters=SearchFilters(as_of=dt.date(2022, 6, 1)))}
+    assert "guide-old-rule" in then and "guide-future-rule" not in then
+
+
+def test_tags_can_be_removed_and_stay_removed(kb, make_draft):
+    publish_new(kb, make_draft())
+    kb.service.set_tags("guide-test-item", AUTHOR, add=["开办"], remove=[])
+    assert {h.item_id for h in kb.retriever.search("测试", filters=SearchFilters(tags=("开办",)))} == {"guide-test-item"}
+    kb.service.set_tags("guide-test-item", AUTHOR, remove=["开办"])
+    item = kb.store.get_item("guide-test-item")
+    assert "开办" not in item.tag_names and "开办" in item.removed_tags
+    assert kb.retriever.search("测试", filters=SearchFilters(tags=("开办",))) == []
+
+
+def test_version_content_is_immutable(kb, make_draft):
+    v = kb.service.propose(make_draft(), AUTHOR)
+    with pytest.raises(Exception):  # noqa: B017 - pydantic raises ValidationError on frozen models
+        v.content.sections[0].text = "x"  # type: ignore[misc]
+    assert isinstance(v.content, VersionContent) and isinstance(v.content.sections[0], Section)
