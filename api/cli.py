@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli_guardrails import audit_app, eval_guardrails, review_app, users_app
+from api.cli_policy import policy_app, ratings_app, report_app
 from api.container import Container, build_container, resolve_cli_actor
 from ingest.errors import IngestError
 from ingest.pipeline import IngestReport, run_ingest
@@ -29,6 +31,13 @@ eval_app = typer.Typer(help="Evaluations: retrieval quality and latency.", no_ar
 app.add_typer(kb_app, name="kb")
 app.add_typer(index_app, name="index")
 app.add_typer(eval_app, name="eval")
+app.add_typer(users_app, name="users", help="Accounts and API tokens.")
+app.add_typer(review_app, name="review", help="Review queues: held answers and applications.")
+app.add_typer(audit_app, name="audit", help="Tamper-evident audit log: verify, show, export.")
+eval_app.command("guardrails")(eval_guardrails)
+app.add_typer(policy_app, name="policy", help="免申即享 policy matching and the 政策演算器 simulator.")
+app.add_typer(ratings_app, name="ratings", help="好差评 ratings and rectification tickets.")
+app.add_typer(report_app, name="report", help="Monthly reports with charts.")
 
 console = Console()
 err = Console(stderr=True)

