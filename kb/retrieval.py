@@ -121,16 +121,15 @@ class HybridRetriever:
         qv: np.ndarray | None = None
         if method in ("dense", "hybrid", "rrf") and allowed:
             qv = self._query_vector(query)
-            for cid, score in self.vectors.query(qv, n, filters, as_of):
-                c = snap.chunks.get(cid)
-                if c is not None and c.item_id in allowed:  # drops orphaned and non-live chunks
-                    dense[cid] = score
+            dense = self._dense(snap, qv, n, top_k, filters, as_of, allowed)
 
         bm25: dict[str, float] = {}
         full: np.ndarray | None = None
         if method in ("bm25", "hybrid", "rrf") and allowed and snap.bm25.chunks:
             full = snap.bm25.scores(query)
-            for pos in np.argsort(-full)[: n * 4]:
+            m = min(len(full), n * 4)
+            top = np.argpartition(-full, m - 1)[:m] if m < len(full) else np.arange(len(full))
+            for pos in top[np.argsort(-full[top])]:
                 if full[pos] <= 0 or len(bm25) >= n:
                     break
                 c = snap.bm25.chunks[int(pos)]
@@ -169,6 +168,28 @@ class HybridRetriever:
             if len(hits) >= top_k:
                 break
         return hits
+
+    def _dense(
+        self, snap: _Snapshot, qv: np.ndarray, n: int, top_k: int, filters: SearchFilters, as_of: dt.date,
+        allowed: set[str],
+    ) -> dict[str, float]:
+        """Dense candidates among allowed items. The live map, not Chroma metadata, is the authority."""
+        out: dict[str, float] = {}
+        if filters.item_ids:  # a few items (e.g. the identified matter's guide): score their chunks exactly
+            ids = [cid for cid, c in snap.chunks.items() if c.item_id in allowed]
+            scored = {cid: float(vec @ qv) for cid, vec in self.vectors.vectors(ids).items()}
+            return dict(sorted(scored.items(), key=lambda kv: -kv[1])[:n])
+        selective = bool(filters.kinds or filters.owners or filters.levels or filters.audience or filters.tags)
+        for cid, score in self.vectors.query(qv, n * 4 if selective else n):
+            c = snap.chunks.get(cid)
+            if c is not None and c.item_id in allowed:  # drops orphaned, non-live and filtered-out chunks
+                out[cid] = score
+        if selective and len(out) < top_k:  # rare: a narrow filter; let Chroma pre-filter this once
+            for cid, score in self.vectors.query(qv, n, filters, as_of):
+                c = snap.chunks.get(cid)
+                if c is not None and c.item_id in allowed:
+                    out[cid] = score
+        return out
 
     def _fuse(
         self, dense: dict[str, float], bm25: dict[str, float], method: Method, snap: _Snapshot

