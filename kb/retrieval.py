@@ -34,6 +34,18 @@ class _Snapshot:
     live: dict[str, LiveVersion]
     chunks: dict[str, Chunk]
     bm25: Bm25Index
+    allowed: dict[tuple[SearchFilters, dt.date], frozenset[str]] = field(default_factory=dict)
+
+    def allowed_items(self, filters: SearchFilters, as_of: dt.date) -> frozenset[str]:
+        """Items that may answer under these filters on that day; cached, as it is the same for most queries."""
+        key = (filters.model_copy(update={"as_of": None}), as_of)
+        hit = self.allowed.get(key)
+        if hit is None:
+            hit = frozenset(iid for iid, lv in self.live.items() if _passes(lv, filters, as_of))
+            if len(self.allowed) > 256:
+                self.allowed.clear()
+            self.allowed[key] = hit
+        return hit
 
 
 @dataclass
@@ -113,7 +125,7 @@ class HybridRetriever:
         filters = filters or SearchFilters()
         snap = self.refresh()
         as_of = filters.as_of or dt.date.today()
-        allowed = {iid for iid, lv in snap.live.items() if _passes(lv, filters, as_of)}
+        allowed = snap.allowed_items(filters, as_of)
         cfg = self.config
         n = max(cfg.candidates, top_k * 3)
 
@@ -171,7 +183,7 @@ class HybridRetriever:
 
     def _dense(
         self, snap: _Snapshot, qv: np.ndarray, n: int, top_k: int, filters: SearchFilters, as_of: dt.date,
-        allowed: set[str],
+        allowed: frozenset[str],
     ) -> dict[str, float]:
         """Dense candidates among allowed items. The live map, not Chroma metadata, is the authority."""
         out: dict[str, float] = {}
