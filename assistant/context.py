@@ -1,0 +1,134 @@
+"""The mutable context one turn's steps share, and the dependencies they use."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from assistant.answer import ExtractiveComposer, LlmAssist
+from assistant.catalog import Matter, MatterRegistry
+from assistant.identify import Identification, MatterIdentifier
+from assistant.models import (
+    ApplicationRef,
+    ChecklistItem,
+    Choice,
+    Citation,
+    Finding,
+    Outcome,
+    StepRecord,
+)
+from assistant.ports import (
+    ApplicationGatePort,
+    AuditPort,
+    HoldQueuePort,
+    InputRailsPort,
+    InputVerdictLike,
+    KnowledgeSearch,
+    OutputRailsPort,
+)
+from assistant.prereview import PreReviewer
+from assistant.profiles import ProfileStore
+from assistant.slots import SlotFiller
+from assistant.state import Phase, SessionState
+from assistant.store import AssistantStore
+from kb.models import SearchHit
+
+
+class HoldPolicyPort(Protocol):
+    """guardrails.review.HoldPolicy: does an answer wait for a human (人工复核)?"""
+
+    def decide(self, *, question: str, answer: str = "", matter_id: str | None = None, confidence: float | None = None,
+               llm_phrased: bool = False, input_verdict: Any = None) -> Any: ...
+
+
+class CitizenIdentity(Protocol):
+    """Who acts in a session, and whether they may read a profile (the server checks, always)."""
+
+    def principal(self, state: SessionState) -> Any: ...
+
+    def owner(self, state: SessionState) -> str: ...
+
+    def may_read_profile(self, state: SessionState) -> bool: ...
+
+
+@dataclass
+class Deps:
+    registry: MatterRegistry
+    profiles: ProfileStore
+    identifier: MatterIdentifier
+    knowledge: KnowledgeSearch
+    store: AssistantStore
+    input_rails: InputRailsPort
+    output_rails: OutputRailsPort
+    audit: AuditPort
+    hold_queue: HoldQueuePort
+    hold_policy: HoldPolicyPort
+    applications: ApplicationGatePort
+    identity: CitizenIdentity
+    filler: SlotFiller
+    reviewer: PreReviewer
+    composer: ExtractiveComposer = field(default_factory=ExtractiveComposer)
+    llm: LlmAssist | None = None
+    today: Callable[[], dt.date] = dt.date.today
+    related: dict[str, tuple[str, ...]] = field(default_factory=dict)  # item -> related items
+
+
+@dataclass
+class TurnContext:
+    text: str
+    redacted: str
+    state: SessionState
+    turn_index: int
+    turn_id: str
+    today: dt.date
+    phase_before: Phase
+    verdict: InputVerdictLike | None = None
+    identification: Identification | None = None
+    retrieved: list[SearchHit] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)
+    slots_changed: list[str] = field(default_factory=list)
+    steps: list[StepRecord] = field(default_factory=list)
+    outcome: Outcome | None = None
+    parts: list[str] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    checklist: list[ChecklistItem] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    choices: list[Choice] = field(default_factory=list)
+    application: ApplicationRef | None = None
+    handoff_id: str | None = None
+    started: float = field(default_factory=time.perf_counter)
+    deferred_block: str | None = None
+    snapshot: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.snapshot = self.state.model_dump()
+
+    def form_changed(self) -> bool:
+        now = self.state.model_dump()
+        keys = ("situations", "slots", "consent", "matter_id", "bundle_step", "completed")
+        return any(now[k] != self.snapshot[k] for k in keys)
+
+    def restore_form(self) -> None:
+        """Undo what this turn did to the session (a refused message must not change the form)."""
+        restored = type(self.state).model_validate(self.snapshot)
+        for name in type(self.state).model_fields:
+            if name != "turns":
+                setattr(self.state, name, getattr(restored, name))
+
+    def say(self, *text: str) -> None:
+        self.parts.extend(t for t in text if t)
+
+    def finish(self, outcome: Outcome, *text: str) -> None:
+        self.outcome = outcome
+        self.say(*text)
+
+    @property
+    def done(self) -> bool:
+        return self.outcome is not None
+
+    def matter(self, deps: Deps) -> Matter | None:
+        s = self.state
+        return deps.registry.matter(s.matter_id, s.matter_version) if s.matter_id else None

@@ -1,0 +1,439 @@
+"""The dialogue state machine: one handler per phase, plus `advance`, which asks the next question
+(情形 → consent → fields) or shows the confirmation screen. Only `confirm` creates an application,
+and only on an explicit confirmation of a screen shown in an earlier turn."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from assistant.answer import is_question
+from assistant.catalog import Matter
+from assistant.checklist import build_checklist
+from assistant.context import Deps, TurnContext
+from assistant.extractors import choose_option, clean_value, consent_answer, yes_no
+from assistant.identify import Decision
+from assistant.models import ApplicationRef, Choice, Outcome, Provenance, Slot, SourceKind
+from assistant.prefill import prefill
+from assistant.qa import answer_question
+from assistant.replies import (
+    CANCELLED,
+    CONFIRM_CHOICES,
+    CONSENT_QUESTION,
+    GREETING,
+    HANDOFF,
+    UNKNOWN,
+    YES_NO,
+    ask_field,
+    ask_situation,
+    checklist_text,
+    confirmation_screen,
+    expired_notice,
+    prefill_summary,
+)
+from assistant.slots import SlotUpdate, answer_situation, detect_situations, next_field, open_situations
+from assistant.state import Phase
+from kb.text import normalize
+
+APPLY = re.compile(r"我想|我要|想办|要办|帮我|我准备|准备|打算|开一家|开个|开家|申请一下|现在办|开始办|在线办")
+CONFIRM_WORDS = ("确认提交", "确认", "提交", "确定提交", "确认无误", "确认申请", "同意提交", "确定", "确认无误提交")
+HUMAN = re.compile(r"转人工|人工客服|人工服务|找人工|真人|工作人员帮|人工帮办")
+CANCEL = re.compile(r"^(?:取消|不办了|算了|重新开始|重来|退出|结束)")
+GREET = re.compile(r"^(?:你好|您好|在吗|hi|hello|嗨|哈喽)[！!。.，,\s]*$", re.I)
+EDIT = re.compile(r"^(?:我要)?(?:修改|改一下|要改|更改)$")
+
+
+def is_confirmation(text: str) -> bool:
+    t = clean_value(text) or normalize(text)
+    return t in CONFIRM_WORDS
+
+
+# -- control ---------------------------------------------------------------------------------------
+def control(deps: Deps, ctx: TurnContext) -> None:
+    t = normalize(ctx.text)
+    if HUMAN.search(t):
+        handoff(deps, ctx, "citizen_request", HANDOFF)
+    elif CANCEL.match(t) and ctx.state.phase not in (Phase.IDLE, Phase.HANDED_OFF):
+        ctx.state.reset_matter()
+        ctx.state.leave_bundle()
+        ctx.state.phase = Phase.IDLE
+        ctx.rules.append("dialogue.cancel")
+        ctx.finish(Outcome.ANSWERED, CANCELLED)
+    elif GREET.match(t) and ctx.state.phase in (Phase.IDLE, Phase.HANDED_OFF):
+        ctx.finish(Outcome.ANSWERED, GREETING)
+    elif is_confirmation(t) and ctx.state.phase != Phase.CONFIRM:
+        ctx.rules.append("dialogue.confirm_without_screen")
+        ctx.finish(Outcome.ANSWERED, "目前没有等待您确认提交的申请。请先告诉我想办理的事项，填写完成并核对后再确认提交。")
+
+
+def handoff(deps: Deps, ctx: TurnContext, reason: str, message: str) -> None:
+    conversation = deps.store.conversation(ctx.state.session_id) + [
+        {"turn": ctx.turn_index, "question": ctx.redacted, "reply": message, "outcome": Outcome.HANDED_OFF.value}]
+    ctx.handoff_id = deps.store.record_handoff(ctx.state.session_id, ctx.turn_id, reason, conversation)
+    ctx.state.phase = Phase.HANDED_OFF
+    ctx.rules.append(f"handoff.{reason}")
+    ctx.finish(Outcome.HANDED_OFF, message)
+
+
+# -- identification ----------------------------------------------------------------------------------
+def identify(deps: Deps, ctx: TurnContext) -> None:
+    ident = deps.identifier.identify(ctx.text)
+    ctx.identification = ident
+    ctx.retrieved.extend(ident.hits)
+    ctx.rules.append(f"identify.{ident.decision.value}")
+    if ident.decision == Decision.UNKNOWN or not ident.candidates:
+        handoff(deps, ctx, "unknown", UNKNOWN)
+        return
+    if ident.decision == Decision.CLARIFY:
+        close = ident.close()
+        shown = close if len(close) >= 2 else list(ident.candidates[:3])
+        ctx.state.candidates = [c.id for c in shown]
+        ctx.state.question = ctx.text
+        ctx.state.phase = Phase.CLARIFY
+        listing = "；".join(f"{n}. {c.title}" for n, c in enumerate(shown, 1))
+        ctx.choices = [Choice(label=c.title, value=c.title) for c in shown] + [Choice(label="都不是", value="都不是")]
+        ctx.finish(Outcome.CLARIFYING, f"您想办理的是以下哪一项？{listing}。请回复序号或名称。")
+        return
+    top = ident.candidates[0]
+    begin(deps, ctx, top.id, ident.confidence)
+
+
+def begin(deps: Deps, ctx: TurnContext, entry_id: str, confidence: float | None, text: str | None = None) -> None:
+    """A matter or bundle was identified: answer first if the citizen asked something, else start.
+    `text` is what the citizen originally said (after a clarifying question, not the choice)."""
+    reg = deps.registry
+    said = text or ctx.text
+    if not reg.is_bundle(entry_id) and is_question(said) and not APPLY.search(normalize(said)):
+        matter = reg.matter(entry_id)
+        ctx.state.offer, ctx.state.confidence = entry_id, confidence
+        ctx.state.phase = Phase.OFFER
+        answered = answer_question(deps, ctx, matter, said, confidence)
+        if answered:
+            if ctx.outcome == Outcome.ANSWERED:
+                ctx.say(f"需要我现在帮您在线办理“{matter.name}”吗？")
+                ctx.choices = [Choice(label="开始办理", value="开始办理"), Choice(label="暂不办理", value="暂不办理")]
+            return
+        if ctx.outcome == Outcome.REFUSED:
+            return  # withheld by the output rail: say so, do not start anything
+        ctx.parts.clear()  # nothing in the guide answers it: start the application instead
+        ctx.outcome = None
+        ctx.state.phase, ctx.state.offer = Phase.IDLE, None
+    start(deps, ctx, entry_id, confidence)
+
+
+def start(deps: Deps, ctx: TurnContext, entry_id: str, confidence: float | None) -> None:
+    s = ctx.state
+    reg = deps.registry
+    if reg.is_bundle(entry_id):
+        bundle = reg.bundle(entry_id)
+        s.bundle_id, s.bundle_step, s.carried = bundle.id, 0, {}
+        steps = "；".join(f"{n}. {reg.matter(m).name}" for n, m in enumerate(bundle.matters, 1))
+        ctx.say(f"好的，这件事可以按“{bundle.name}”一次办理，共 {len(bundle.matters)} 项：{steps}。"
+                "前一项填过的信息会自动带到下一项。我们先办第1项。")
+        matter_id = bundle.matters[0]
+    else:
+        matter_id = entry_id
+        if s.bundle_id and matter_id not in reg.bundle(s.bundle_id).matters:
+            s.leave_bundle()
+    open_matter(deps, ctx, reg.matter(matter_id), confidence)
+
+
+def open_matter(deps: Deps, ctx: TurnContext, matter: Matter, confidence: float | None) -> None:
+    s = ctx.state
+    s.reset_matter()
+    s.confidence = confidence
+    s.matter_id, s.matter_version, s.confidence = matter.id, matter.version, confidence
+    s.phase = Phase.SITUATION
+    for name, slot in s.carried.items():
+        if matter.field(name) is not None:
+            s.slots[name] = slot
+    for sid, value in s.carried_situations.items():
+        situation = matter.situation(sid)
+        if situation is not None and situation.option(value) is not None:
+            s.situations[sid] = value
+    s.situations.update(detect_situations(ctx.text, matter, s.situations))
+    if not s.bundle_id:
+        ctx.say(f"好的，我们来办理“{matter.name}”。")
+    ctx.rules.append(f"matter.start:{matter.id}@{matter.version}")
+    fill(deps, ctx, matter, expected=None, quiet=True)
+
+
+# -- phases ---------------------------------------------------------------------------------------
+def on_clarify(deps: Deps, ctx: TurnContext) -> None:
+    s = ctx.state
+    titles = {deps.registry.title(c): c for c in s.candidates}
+    picked = choose_option(ctx.text, list(titles))
+    if picked:
+        question, s.candidates, s.question = s.question, [], None
+        ctx.rules.append("identify.chosen_by_citizen")
+        begin(deps, ctx, titles[picked], 1.0, text=question)  # the citizen named it: no guess left
+        return
+    s.candidates, s.phase, s.question = [], Phase.IDLE, None
+    if "都不是" in ctx.text or "都不对" in ctx.text:
+        ctx.finish(Outcome.ANSWERED, "好的，请换个说法描述您想办的事，比如“孩子出生后要报户口”。")
+        return
+    identify(deps, ctx)
+
+
+def on_offer(deps: Deps, ctx: TurnContext) -> None:
+    s = ctx.state
+    answer = yes_no(ctx.text)
+    t = normalize(ctx.text)
+    if answer is False or any(w in t for w in ("暂不", "不办", "不用", "先不")):
+        s.offer, s.phase = None, Phase.IDLE
+        ctx.finish(Outcome.ANSWERED, "好的。还有其他想了解或办理的事吗？")
+    elif s.offer and (answer is True or "开始办理" in t or ("办" in t and not is_question(t) and answer is not False)):
+        entry, s.offer = s.offer, None
+        start(deps, ctx, entry, s.confidence)
+    else:
+        s.offer, s.phase = None, Phase.IDLE
+        identify(deps, ctx)
+
+
+def on_situation(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
+    s = ctx.state
+    sid = (s.pending or "").removeprefix("situation:")
+    situation = matter.situation(sid)
+    value = answer_situation(ctx.text, situation) if situation else None
+    if value is not None:
+        s.situations[sid] = value
+        ctx.rules.append(f"situation.{sid}={value}")
+    detected = detect_situations(ctx.text, matter, s.situations)
+    s.situations.update(detected)
+    ctx.rules.extend(f"situation.{k}={v}" for k, v in detected.items())
+    updates = fill(deps, ctx, matter, expected=None, quiet=True)
+    if value is None and not detected and not updates and is_question(ctx.text):
+        answer_question(deps, ctx, matter, ctx.text, s.confidence)
+    elif value is None and not detected and not updates:
+        ctx.say("抱歉，我没听明白您的选择。")
+
+
+def on_consent(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
+    s = ctx.state
+    answer = consent_answer(ctx.text)
+    if answer is None:
+        if is_question(ctx.text):
+            answer_question(deps, ctx, matter, ctx.text, s.confidence)
+        else:
+            ctx.say("请回复“同意”或“不同意”。")
+        return
+    if answer and not deps.identity.may_read_profile(s):
+        ctx.rules.append("authz.profile.read:denied")
+        ctx.say("抱歉，当前登录身份无权读取该档案，我们改为手动填写。")
+        answer = False
+    s.consent, s.consent_turn = answer, ctx.turn_index
+    assert s.profile_id is not None
+    deps.store.record_consent(s.session_id, ctx.turn_id, s.profile_id, answer, "profile+elicences:prefill")
+    deps.audit.append("profile.consent", deps.identity.owner(s), s.session_id,
+                      {"turn_id": ctx.turn_id, "profile_id": s.profile_id, "granted": answer, "scope": "prefill"})
+    ctx.rules.append(f"consent.{'granted' if answer else 'declined'}")
+    if not answer:
+        ctx.say("好的，不读取您的档案，我们一项项填写。")
+
+
+def on_collect(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
+    s = ctx.state
+    expected = matter.field((s.pending or "").removeprefix("field:")) if (s.pending or "").startswith("field:") else None
+    if is_question(ctx.text) and not names_a_field(deps, ctx, matter):
+        answer_question(deps, ctx, matter, ctx.text, s.confidence)
+        return
+    updates = fill(deps, ctx, matter, expected=expected)
+    if not updates and is_question(ctx.text):
+        answer_question(deps, ctx, matter, ctx.text, s.confidence)
+    elif not updates and expected is not None:
+        proposals = llm_proposals(deps, ctx, matter, expected)
+        if not proposals:
+            ctx.say(f"抱歉，没有识别到{expected.label}。")
+
+
+def names_a_field(deps: Deps, ctx: TurnContext, matter: Matter) -> bool:
+    """The message names a form field with a value, or carries an identifier: a correction, not a question."""
+    return any(f is not None for f, _ in deps.filler.proposals(ctx.text, matter, None, ctx.today))
+
+
+def on_confirm(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
+    s = ctx.state
+    if is_confirmation(ctx.text) and s.pending == "confirm":
+        submit(deps, ctx, matter)
+        return
+    if EDIT.match(clean_value(ctx.text) or ""):
+        ctx.say("请直接告诉我要修改的内容，例如“电话改成13800001234”或“面积是45平米”。")
+        return
+    if is_question(ctx.text) and not names_a_field(deps, ctx, matter):
+        answer_question(deps, ctx, matter, ctx.text, s.confidence)
+        return
+    updates = fill(deps, ctx, matter, expected=None)
+    s.situations.update(detect_situations(ctx.text, matter, s.situations))
+    if not updates and is_question(ctx.text):
+        answer_question(deps, ctx, matter, ctx.text, s.confidence)
+    elif not updates:
+        ctx.say("请回复“确认提交”提交申请，或告诉我需要修改的内容。")
+
+
+def on_next(deps: Deps, ctx: TurnContext) -> None:
+    s = ctx.state
+    answer = yes_no(ctx.text)
+    t = normalize(ctx.text)
+    if s.bundle_id and (answer is True or "继续" in t):
+        bundle = deps.registry.bundle(s.bundle_id)
+        s.bundle_step += 1
+        nxt = deps.registry.matter(bundle.matters[s.bundle_step])
+        ctx.say(f"好的，继续办理第{s.bundle_step + 1}项“{nxt.name}”，已沿用上一项中的信息。")
+        open_matter(deps, ctx, nxt, s.confidence)
+    elif answer is False or "暂不" in t:
+        s.leave_bundle()
+        s.reset_matter()
+        s.phase = Phase.IDLE
+        ctx.finish(Outcome.ANSWERED, "好的，后续事项可以随时回来继续办理。还有什么可以帮您？")
+    else:
+        s.leave_bundle()
+        s.reset_matter()
+        s.phase = Phase.IDLE
+        identify(deps, ctx)
+
+
+# -- filling, asking, confirming ---------------------------------------------------------------------
+def fill(deps: Deps, ctx: TurnContext, matter: Matter, expected: Any, quiet: bool = False) -> list[SlotUpdate]:
+    updates = deps.filler.fill(ctx.text, matter, ctx.state.slots, expected, ctx.turn_index, ctx.today)
+    for u in updates:
+        ctx.slots_changed.append(u.field)
+        ctx.rules.append(f"slot.{u.field}:{'accepted' if u.accepted else 'rejected'}")
+        if u.accepted and u.previous is not None and u.previous != u.value:
+            ctx.say(f"已将{u.label}由“{_shown(u.previous)}”改为“{_shown(u.value)}”。")
+        elif not u.accepted and u.previous is not None:
+            ctx.say(f"{u.label}没有修改，仍为“{_shown(u.previous)}”：{u.reason}")
+        elif not u.accepted and not quiet:
+            ctx.say(f"{u.label}：{u.reason}")
+    return updates
+
+
+def llm_proposals(deps: Deps, ctx: TurnContext, matter: Matter, expected: Any) -> list[SlotUpdate]:
+    """Ask the optional chat model (redacted text only); its proposals still go through the validators."""
+    if deps.llm is None:
+        return []
+    try:
+        proposed = deps.llm.propose_slots(ctx.redacted, {expected.name: expected.label})
+    except Exception:  # an optional helper: its failure never breaks the form
+        ctx.rules.append("llm.slots:error")
+        return []
+    out = []
+    for name, value in proposed.items():
+        f = matter.field(name)
+        if f is None:
+            continue
+        check = deps.filler.validate(f, value)
+        if check.ok:
+            ctx.state.slots[name] = Slot(name=name, value=check.value, source=Provenance(kind=SourceKind.TURN, turn=ctx.turn_index))
+            out.append(SlotUpdate(field=name, label=f.label, accepted=True, value=check.value))
+            ctx.rules.append(f"llm.slot.{name}:accepted")
+    return out
+
+
+def _shown(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def advance(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
+    """Ask what is missing next, or show the confirmation screen."""
+    s = ctx.state
+    pending = open_situations(matter, s.situations)
+    if pending:
+        text, choices = ask_situation(pending[0])
+        s.phase, s.pending = Phase.SITUATION, f"situation:{pending[0].id}"
+        ctx.choices = list(choices)
+        ctx.finish(Outcome.COLLECTING, text)
+        return
+    profile = deps.profiles.find(s.profile_id)
+    if profile is not None and s.consent is None:
+        s.phase, s.pending = Phase.CONSENT, "consent"
+        ctx.choices = list(YES_NO)
+        ctx.finish(Outcome.COLLECTING, CONSENT_QUESTION)
+        return
+    if profile is not None and s.consent and s.prefilled_for != f"{matter.id}@{matter.version}":
+        report = prefill(matter, profile, s.slots, deps.filler.validators, ctx.today)
+        s.slots.update(report.filled)
+        s.prefilled_for = f"{matter.id}@{matter.version}"
+        ctx.rules.append(f"prefill:{len(report.filled)}/{len(matter.form)}")
+        ctx.say(prefill_summary(matter, report.filled))
+        fresh = [lic for lic in report.expired if lic.type not in s.expired_told]
+        expired_all = [lic for lic in profile.expired_licences(ctx.today) if lic.type not in s.expired_told
+                       and any(m.elicence == lic.type for m in matter.materials)]
+        told = {lic.type: lic for lic in fresh + expired_all}
+        if told:
+            ctx.say(expired_notice(list(told.values())))
+            s.expired_told.extend(told)
+            ctx.rules.append("prefill.expired_licence:" + ",".join(sorted(told)))
+    f = next_field(matter, s.situations, s.slots)
+    if f is not None:
+        text, choices = ask_field(f)
+        s.phase, s.pending = Phase.COLLECT, f"field:{f.name}"
+        ctx.choices = list(choices)
+        ctx.finish(Outcome.COLLECTING, text)
+        return
+    show_confirmation(deps, ctx, matter)
+
+
+def show_confirmation(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
+    s = ctx.state
+    profile = deps.profiles.find(s.profile_id) if s.consent else None
+    ctx.checklist = build_checklist(matter, s.situations, s.slots, profile, ctx.today)
+    ctx.findings = deps.reviewer.review(matter, s.situations, s.slots)
+    for f in ctx.findings:
+        ctx.rules.append(f"prereview.{f.rule_id}:{'pass' if f.ok else 'fail'}")
+        if f.citation and f.citation not in ctx.citations:
+            ctx.citations.append(f.citation)
+    s.phase, s.pending = Phase.CONFIRM, "confirm"
+    ctx.choices = list(CONFIRM_CHOICES)
+    ctx.finish(Outcome.AWAITING_CONFIRMATION, confirmation_screen(matter, s.slots, ctx.checklist, ctx.findings))
+
+
+def submit(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
+    s = ctx.state
+    findings = deps.reviewer.review(matter, s.situations, s.slots)
+    flagged = any(not f.ok for f in findings)
+    staff = matter.requires_staff_approval or flagged
+    fields = {name: _shown(slot.value) if hasattr(slot.value, "isoformat") else slot.value for name, slot in s.slots.items()}
+    app = deps.applications.create(s.session_id, matter.id, deps.identity.principal(s), fields, staff,
+                                   session_owner=deps.identity.owner(s))
+    status = str(getattr(getattr(app, "status", app), "value", getattr(app, "status", app)))
+    ref = ApplicationRef(id=getattr(app, "id", None), matter_id=matter.id, status=status)
+    s.completed.append(ref)
+    ctx.application = ref
+    ctx.findings = findings
+    ctx.rules.append(f"application.created:{status}" + (":prereview_flagged" if flagged and not matter.requires_staff_approval else ""))
+    done = (f"已提交“{matter.name}”的申请，申请编号 {ref.id}。" +
+            ("该事项需要工作人员人工复核，复核结果会通知您。" if staff else "申请已送达办理部门。"))
+    profile = deps.profiles.find(s.profile_id) if s.consent else None
+    ctx.checklist = build_checklist(matter, s.situations, s.slots, profile, ctx.today)
+    remaining = [c for c in ctx.checklist if c.status.value != "waived"]
+    if remaining:
+        done += "\n" + checklist_text(remaining)
+    carry = dict(s.carried)
+    situations = {**s.carried_situations, **s.situations}
+    confidence = s.confidence
+    nxt = None
+    if s.bundle_id:
+        bundle = deps.registry.bundle(s.bundle_id)
+        for name in bundle.carry_over:
+            if name in s.slots:
+                slot = s.slots[name]
+                original = slot.source.original if slot.source.kind == SourceKind.CARRIED else slot.source
+                carry[name] = Slot(name=name, value=slot.value, source=Provenance(
+                    kind=SourceKind.CARRIED, carried_from=matter.name, original=original))
+        if s.bundle_step + 1 < len(bundle.matters):
+            nxt = deps.registry.matter(bundle.matters[s.bundle_step + 1])
+    s.reset_matter()
+    s.carried, s.carried_situations, s.confidence = carry, situations, confidence
+    if nxt is not None:
+        s.phase = Phase.NEXT
+        ctx.choices = [Choice(label=f"继续办理{nxt.name}", value="继续办理"), Choice(label="暂不办理", value="暂不办理")]
+        known = "、".join(f.label for f in nxt.form if f.name in carry)
+        done += f"\n“{s.bundle_id and deps.registry.bundle(s.bundle_id).name}”的下一项是“{nxt.name}”" + \
+            (f"，{known}等信息会自动带入" if known else "") + "。现在继续办理吗？"
+    else:
+        if s.bundle_id:
+            done += f"\n“{deps.registry.bundle(s.bundle_id).name}”的全部事项都已提交。"
+        s.leave_bundle()
+        s.phase = Phase.IDLE
+    ctx.finish(Outcome.SUBMITTED, done)
+

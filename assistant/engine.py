@@ -1,0 +1,222 @@
+"""The 边聊边办 assistant: one turn is a pipeline of small typed steps.
+
+    screen_input -> control -> dialogue (phase handler) -> advance -> resume_form -> finalise
+
+`finalise` persists the session state and the turn in SQL and appends the trace to the audit log as
+`turn.finalised` (subject: the turn id). Outcomes form a closed set (`assistant.models.Outcome`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from assistant import dialogue
+from assistant.context import Deps, TurnContext
+from assistant.errors import AssistantError
+from assistant.models import Candidate, MatterRef, Outcome, RetrievedChunk, StepRecord, Trace, TurnResult
+from assistant.replies import ask_field, ask_situation, slot_views
+from assistant.state import Phase, SessionState
+from assistant.store import new_id
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[Deps, TurnContext], None]
+FORM_PHASES = (Phase.SITUATION, Phase.CONSENT, Phase.COLLECT, Phase.CONFIRM)
+SEMANTIC_RAIL = "sem.knn"  # guardrails.semantic.SemanticRail.id
+
+
+def screen_input(deps: Deps, ctx: TurnContext) -> None:
+    """Input rails: strip hidden characters, redact PII for logs and LLMs, block or route emergencies."""
+    verdict = deps.input_rails.check(ctx.text)
+    ctx.verdict = verdict
+    ctx.text = getattr(verdict, "text", ctx.text) or ctx.text
+    ctx.redacted = verdict.redacted
+    ctx.rules.extend(f"{getattr(r, 'ref', r)}:{getattr(getattr(r, 'verdict', ''), 'value', '')}"
+                     for r in (verdict.rules or ()))
+    if verdict.emergency:
+        dialogue.handoff(deps, ctx, "emergency", verdict.message or "如遇紧急情况，请立即拨打110、120或119。")
+    elif verdict.blocked and ctx.state.phase in FORM_PHASES and _only_semantic(verdict):
+        # A context-free similarity classifier misreads short form answers ("租的", "40平", "确认提交").
+        # Let the form try them first; `settle_deferred` refuses if the form did not take the message.
+        ctx.deferred_block = verdict.message or "抱歉，这个问题我无法回答。"
+        ctx.rules.append("in.semantic:deferred_to_form")
+    elif verdict.blocked:
+        ctx.finish(Outcome.REFUSED, verdict.message or "抱歉，这个问题我无法回答。")
+
+
+def _only_semantic(verdict: object) -> bool:
+    blocking = [r for r in getattr(verdict, "rules", ()) if getattr(getattr(r, "verdict", None), "value", "") == "block"]
+    return bool(blocking) and all(getattr(r, "id", "") == SEMANTIC_RAIL for r in blocking)
+
+
+def settle_deferred(deps: Deps, ctx: TurnContext) -> None:
+    """A message the semantic rail blocked stands only if the form consumed it as an answer."""
+    if ctx.deferred_block is None:
+        return
+    consumed = ctx.form_changed() and ctx.outcome not in (Outcome.ANSWERED, Outcome.HELD_FOR_REVIEW, Outcome.REFUSED)
+    if consumed:
+        ctx.rules.append("in.semantic:overridden_by_form")
+        return
+    ctx.restore_form()
+    ctx.parts.clear()
+    ctx.citations.clear()
+    ctx.choices.clear()
+    ctx.rules.append("in.semantic:upheld")
+    ctx.outcome = Outcome.REFUSED
+    ctx.say(ctx.deferred_block)
+
+
+def run_dialogue(deps: Deps, ctx: TurnContext) -> None:
+    s = ctx.state
+    matter = ctx.matter(deps)
+    handlers = {
+        Phase.SITUATION: dialogue.on_situation, Phase.CONSENT: dialogue.on_consent,
+        Phase.COLLECT: dialogue.on_collect, Phase.CONFIRM: dialogue.on_confirm,
+    }
+    if s.phase in handlers and matter is not None:
+        handlers[s.phase](deps, ctx, matter)
+    elif s.phase == Phase.CLARIFY:
+        dialogue.on_clarify(deps, ctx)
+    elif s.phase == Phase.OFFER:
+        dialogue.on_offer(deps, ctx)
+    elif s.phase == Phase.NEXT:
+        dialogue.on_next(deps, ctx)
+    else:
+        s.reset_matter()
+        s.leave_bundle()
+        dialogue.identify(deps, ctx)
+
+
+def advance(deps: Deps, ctx: TurnContext) -> None:
+    matter = ctx.matter(deps)
+    if matter is not None and ctx.state.phase in FORM_PHASES:
+        dialogue.advance(deps, ctx, matter)
+    elif not ctx.done:
+        ctx.finish(Outcome.ANSWERED, "请告诉我您想办理的事项。")
+
+
+def resume_form(deps: Deps, ctx: TurnContext) -> None:
+    """After answering a question mid-form, repeat the pending question so the form resumes where it was."""
+    s = ctx.state
+    matter = ctx.matter(deps)
+    if matter is None or s.phase not in FORM_PHASES or ctx.outcome not in (Outcome.ANSWERED, Outcome.HELD_FOR_REVIEW):
+        return
+    pending = s.pending or ""
+    if pending.startswith("situation:") and (sit := matter.situation(pending.removeprefix("situation:"))):
+        text, choices = ask_situation(sit)
+    elif pending.startswith("field:") and (f := matter.field(pending.removeprefix("field:"))):
+        text, choices = ask_field(f)
+    elif pending == "consent":
+        text, choices = "请问是否同意读取您的档案用于预填？", tuple(dialogue.YES_NO)
+    elif pending == "confirm":
+        text, choices = "确认无误请回复“确认提交”，或告诉我要修改的内容。", tuple(dialogue.CONFIRM_CHOICES)
+    else:
+        return
+    ctx.say(f"我们继续办理“{matter.name}”：{text}")
+    ctx.choices = list(choices)
+
+
+PIPELINE: tuple[tuple[str, Step], ...] = (
+    ("screen_input", screen_input),
+    ("control", dialogue.control),
+    ("dialogue", run_dialogue),
+    ("advance", advance),
+    ("settle_deferred", settle_deferred),
+    ("resume_form", resume_form),
+)
+
+
+class Assistant:
+    """`turn()` runs one citizen message through the pipeline and returns a `TurnResult`."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def warm_up(self) -> Assistant:
+        self.deps.identifier.warm_up()
+        return self
+
+    def turn(
+        self, text: str, session_id: str | None = None, profile_id: str | None = None, principal_id: str | None = None
+    ) -> TurnResult:
+        deps = self.deps
+        state = self._session(session_id, profile_id, principal_id)
+        state.turns += 1
+        ctx = TurnContext(text=text, redacted=text, state=state, turn_index=state.turns, turn_id=new_id("turn"),
+                          today=deps.today(), phase_before=state.phase)
+        for name, step in PIPELINE:
+            start = time.perf_counter()
+            if not ctx.done or name in ("settle_deferred", "resume_form"):
+                step(deps, ctx)
+            ctx.steps.append(StepRecord(name=name, ms=round((time.perf_counter() - start) * 1000, 2)))
+        return self._finalise(ctx)
+
+    def _session(self, session_id: str | None, profile_id: str | None, principal_id: str | None) -> SessionState:
+        store, profiles = self.deps.store, self.deps.profiles
+        if profile_id is not None:
+            profiles.get(profile_id)  # fail early, with the list command in the message
+        if session_id and store.exists(session_id):
+            state = store.load(session_id)
+            if profile_id and state.profile_id and profile_id != state.profile_id:
+                raise AssistantError(f"session {session_id!r} belongs to profile {state.profile_id!r}, not {profile_id!r}; "
+                                     "start a new session for another profile")
+            state.profile_id = state.profile_id or profile_id
+            state.principal_id = state.principal_id or principal_id
+            return state
+        return SessionState(session_id=session_id or new_id("s"), profile_id=profile_id, principal_id=principal_id)
+
+    def _finalise(self, ctx: TurnContext) -> TurnResult:
+        deps, s = self.deps, ctx.state
+        start = time.perf_counter()
+        outcome = ctx.outcome or Outcome.ANSWERED
+        matter = ctx.matter(deps)
+        ref = None
+        if matter is not None:
+            bundle = deps.registry.bundle(s.bundle_id) if s.bundle_id else None
+            ref = MatterRef(id=matter.id, name=matter.name, version=matter.version, confidence=s.confidence,
+                            bundle_id=bundle.id if bundle else None, bundle_name=bundle.name if bundle else None,
+                            step=s.bundle_step + 1 if bundle else None, steps=len(bundle.matters) if bundle else None)
+        elif ctx.application is not None:
+            m = deps.registry.matter(ctx.application.matter_id)
+            ref = MatterRef(id=m.id, name=m.name, version=m.version)
+        elif s.phase == Phase.OFFER and s.offer:
+            m = deps.registry.matter(s.offer)
+            ref = MatterRef(id=m.id, name=m.name, version=m.version, confidence=s.confidence)
+        ident = ctx.identification
+        seen: set[str] = set()
+        retrieved = []
+        for h in ctx.retrieved:
+            if h.chunk_id not in seen:
+                seen.add(h.chunk_id)
+                retrieved.append(RetrievedChunk(chunk_id=h.chunk_id, item_id=h.item_id, version=h.version,
+                                                content_hash=h.content_hash, score=h.score, parts=h.parts))
+        trace = Trace(
+            question=ctx.redacted, phase_before=ctx.phase_before.value, phase_after=s.phase.value,
+            candidates=tuple(ident.candidates) if ident else tuple[Candidate, ...](),
+            identification=({"confidence": ident.confidence, "margin": ident.margin, "decision": ident.decision.value,
+                             "ms": ident.ms} if ident else {}),
+            retrieved=tuple(retrieved), rules=tuple(ctx.rules), slots_changed=tuple(ctx.slots_changed),
+            steps=tuple(ctx.steps), outcome=outcome, ms=round((time.perf_counter() - ctx.started) * 1000, 2),
+        )
+        slots = slot_views(matter, s.slots) if matter is not None else ()
+        result = TurnResult(
+            outcome=outcome, reply="\n".join(ctx.parts), session_id=s.session_id, turn_id=ctx.turn_id,
+            turn_index=ctx.turn_index, matter=ref, slots=slots, citations=tuple(ctx.citations),
+            checklist=tuple(ctx.checklist), findings=tuple(ctx.findings), choices=tuple(ctx.choices),
+            application=ctx.application, handoff_id=ctx.handoff_id, trace=trace,
+        )
+        deps.store.save_turn(s, result, ctx.redacted, trace.ms)
+        deps.audit.append("turn.finalised", deps.identity.owner(s), ctx.turn_id, {
+            "session_id": s.session_id, "turn": ctx.turn_index, **trace.model_dump(mode="json"),
+            "finalise_ms": round((time.perf_counter() - start) * 1000, 2),
+        })
+        return result
+
+    # -- read side ---------------------------------------------------------------------------------
+    def session(self, session_id: str) -> SessionState:
+        return self.deps.store.load(session_id)
+
+    def history(self, session_id: str) -> list[dict[str, object]]:
+        return self.deps.store.turns(session_id)

@@ -1,0 +1,385 @@
+"""Extractors propose slot values from a citizen's words; validators decide. Deterministic, no LLM.
+
+Chinese numerals go through cn2an (一百二十平米 -> 120), dates understand 下个月 / 明年三月 / 2026年12月1日,
+numbers read the unit in the field label (平方米, 万元, 元, 米, 吨). Built-ins are registered through
+`ExtractorRegistry.register`, the same call a deployment uses for its own (keyed by validator name,
+field name or field type).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import cn2an
+
+from assistant.catalog import FormField
+from kb.text import normalize
+
+Extractor = Callable[[str, FormField, dt.date], Any]
+
+_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+_USCC = re.compile(r"(?<![0-9A-Za-z])[0-9A-Z]{18}(?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<!\d)1\d{2}[\s-]?\d{4}[\s-]?\d{4}(?!\d)")
+_NUM = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(万|千)?")
+_AREA_UNIT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:平方米|平米|平方|㎡|m2|平)")
+_FILLER_HEAD = re.compile(
+    r"^(?:(?:不对|错了|不是|改一下|更正一下|更正|修改|改成|改为|应该是|应是|是|叫|为|在|住在|我叫|名字叫|名称叫|名称是|名字是|"
+    r"就叫|我们叫|打算叫|准备叫|想叫|写|填|嗯|好的|好|那个|就是)[，,：:\s]*)+"
+)
+_FILLER_TAIL = re.compile(r"[。！!？?，,；;~～\s]*(?:吧|呢|啊|呀|哈|哦|的吧|就行|就可以|谢谢)?[。！!？?，,；;~～\s]*$")
+_ADDRESS_MARK = re.compile(r"[省市区县镇乡街道路弄巷号室村幢栋楼]")
+_CN_MONTH = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10, "十一": 11, "十二": 12}
+_YES = ("是的", "是", "对", "有", "需要", "要", "同意", "可以", "好的", "好", "嗯", "行")
+_NO = ("不是", "否", "没有", "不需要", "不要", "不用", "不同意", "没", "无", "不")
+
+
+def to_arabic(text: str) -> str:
+    """Chinese numerals to digits (cn2an), quietly: cn2an warns on fragments it cannot parse."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return cn2an.transform(text, "cn2an")
+        except Exception:  # cn2an raises bare ValueError/KeyError on odd fragments; keep the text as is
+            return text
+
+
+def clean_value(text: str) -> str:
+    text = normalize(text).strip()
+    text = _FILLER_HEAD.sub("", text)
+    return _FILLER_TAIL.sub("", text).strip(" “”\"'：:")
+
+
+# -- identifiers ----------------------------------------------------------------------------------
+def find_id_numbers(text: str) -> list[str]:
+    return [m.upper() for m in _ID.findall(normalize(text))]
+
+
+def find_uscc(text: str) -> list[str]:
+    return [m for m in _USCC.findall(normalize(text).upper()) if not m.isdigit()]
+
+
+def find_mobiles(text: str) -> list[str]:
+    return [re.sub(r"[\s-]", "", m) for m in _MOBILE.findall(normalize(text))]
+
+
+def extract_id_card(text: str, f: FormField, today: dt.date) -> Any:
+    found = find_id_numbers(text)
+    if found:
+        return found[0]
+    digits = re.sub(r"[^\dXx]", "", normalize(text))
+    return digits.upper() if len(digits) >= 15 else None
+
+
+def extract_uscc(text: str, f: FormField, today: dt.date) -> Any:
+    found = find_uscc(text)
+    if found:
+        return found[0]
+    compact = re.sub(r"[^0-9A-Za-z]", "", normalize(text)).upper()
+    return compact if len(compact) >= 15 else None
+
+
+def extract_mobile(text: str, f: FormField, today: dt.date) -> Any:
+    found = find_mobiles(text)
+    if found:
+        return found[0]
+    digits = re.sub(r"\D", "", normalize(text))
+    return digits or None  # a short number is proposed so the validator can say what is wrong
+
+
+# -- numbers, areas, money ---------------------------------------------------------------------
+def numbers(text: str) -> list[float]:
+    """Every number in the text, Chinese numerals included; 万/千 multiply."""
+    out: list[float] = []
+    for m in _NUM.finditer(to_arabic(normalize(text))):
+        value = float(m.group(1))
+        if m.group(2) == "万":
+            value *= 10_000
+        elif m.group(2) == "千":
+            value *= 1_000
+        out.append(value)
+    return out
+
+
+def area(text: str) -> float | None:
+    m = _AREA_UNIT.search(to_arabic(normalize(text)))
+    return float(m.group(1)) if m else None
+
+
+def money_yuan(text: str) -> float | None:
+    t = to_arabic(normalize(text))
+    m = re.search(r"(\d+(?:\.\d+)?)\s*(万元|万块|万|千元|千块|千|元|块钱|块)", t)
+    if not m:
+        return None
+    value, unit = float(m.group(1)), m.group(2)
+    return value * 10_000 if unit.startswith("万") else value * 1_000 if unit.startswith("千") else value
+
+
+def _unit(f: FormField) -> str:
+    m = re.search(r"（([^）]*)）", f.label)
+    return m.group(1) if m else ""
+
+
+_HOUSE_NUMBER = re.compile(r"\d+\s*(?:号|弄|室|栋|幢|楼|层|单元|街坊|路)")
+
+
+def extract_number(text: str, f: FormField, today: dt.date) -> Any:
+    original = normalize(text)
+    text = _HOUSE_NUMBER.sub(" ", to_arabic(normalize(text)))  # 5号101室 is an address, not a quantity
+    unit = _unit(f)
+    if "平方米" in unit:
+        a = area(text)
+        if a is not None:
+            return _num(a)
+    if unit.startswith("万") and "万" in original:
+        found = numbers(original)
+        return _num(found[0] / 10_000) if found else None
+    if "元" in unit:
+        yuan = money_yuan(text)
+        if yuan is not None:
+            return _num(yuan / 10_000 if unit.startswith("万") else yuan)
+        nums = [n for n in _plain_numbers(text)]
+        return _num(nums[0]) if nums else None
+    nums = _plain_numbers(text)
+    return _num(nums[0]) if nums else None
+
+
+def _plain_numbers(text: str) -> list[float]:
+    t = to_arabic(normalize(text))
+    return [float(m.group(1)) for m in re.finditer(r"(?<![\d.])(\d+(?:\.\d+)?)", t)]
+
+
+def _num(x: float) -> int | float:
+    return int(x) if x == int(x) else round(x, 4)
+
+
+# -- dates ---------------------------------------------------------------------------------------
+def _add_months(day: dt.date, months: int) -> dt.date:
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def parse_date(text: str, today: dt.date) -> dt.date | None:
+    """Absolute and relative Chinese dates. A month without a day means its first day."""
+    t = to_arabic(normalize(text)).replace(" ", "")
+    m = re.search(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号]?", t)
+    if m:
+        return _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    m = re.search(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)", t)
+    if m:
+        return _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    simple = {"今天": 0, "今日": 0, "明天": 1, "后天": 2, "大后天": 3, "昨天": -1, "前天": -2}
+    for word, delta in sorted(simple.items(), key=lambda kv: -len(kv[0])):
+        if word in t:
+            return today + dt.timedelta(days=delta)
+    day_m = re.search(r"(\d{1,2})[日号]", t)
+    day = int(day_m.group(1)) if day_m else 1
+    rel = {"下下个月": 2, "下个月": 1, "下月": 1, "这个月": 0, "本月": 0, "上个月": -1, "上月": -1}
+    for word, delta in sorted(rel.items(), key=lambda kv: -len(kv[0])):
+        if word in t:
+            base = _add_months(today.replace(day=1), delta)
+            return _safe_date(base.year, base.month, day)
+    years = {"明年": 1, "后年": 2, "今年": 0, "去年": -1, "前年": -2}
+    year = today.year
+    for word, delta in years.items():
+        if word in t:
+            year = today.year + delta
+            break
+    m = re.search(r"(?<!\d)(\d{4})年(\d{1,2})月", t)
+    if m:
+        return _safe_date(int(m.group(1)), int(m.group(2)), day)
+    m = re.search(r"(?<!\d)(\d{1,2})月", t)
+    if m:
+        return _safe_date(year, int(m.group(1)), day)
+    m = re.search(r"(\d{4})-(\d{1,2})(?!-)", t)
+    if m:
+        return _safe_date(int(m.group(1)), int(m.group(2)), 1)
+    return None
+
+
+def _safe_date(y: int, m: int, d: int) -> dt.date | None:
+    try:
+        return dt.date(y, m, d)
+    except ValueError:
+        return None
+
+
+def extract_date(text: str, f: FormField, today: dt.date) -> Any:
+    found = parse_date(text, today)
+    return found if found is not None else clean_value(text) or None
+
+
+# -- enumerations, booleans, text, addresses -------------------------------------------------------
+def _overlap(a: str, b: str) -> int:
+    """Length of the longest common substring (both short, so the quadratic scan is fine)."""
+    best = 0
+    for i in range(len(a)):
+        for j in range(i + best + 1, len(a) + 1):
+            if a[i:j] in b:
+                best = j - i
+            else:
+                break
+    return best
+
+
+def choose_option(text: str, options: tuple[str, ...] | list[str], keywords: dict[str, tuple[str, ...]] | None = None) -> str | None:
+    """The option the text names: exact, by keyword, by ordinal (第二个 / 2), or by the longest shared part (>= 2 chars)."""
+    raw = normalize(text)
+    for opt in sorted(options, key=len, reverse=True):
+        if opt in raw:
+            return opt
+    t = to_arabic(raw)  # only for ordinals: cn2an turns 零售 into 0售
+    if keywords:
+        picked = longest_keyword(raw, {opt: keywords.get(opt, ()) for opt in options})
+        if picked is not None:
+            return picked
+    m = re.fullmatch(r"\s*(?:第|选)?\s*(\d{1,2})\s*(?:个|项|种|号)?\s*", clean_value(t) or t)
+    if m and 1 <= int(m.group(1)) <= len(options):
+        return list(options)[int(m.group(1)) - 1]
+    scored = sorted(((_overlap(opt, raw), opt) for opt in options), reverse=True)
+    if scored and scored[0][0] >= 2 and (len(scored) == 1 or scored[0][0] > scored[1][0]):
+        return scored[0][1]
+    return None
+
+
+def longest_keyword(text: str, keywords: dict[str, tuple[str, ...]]) -> str | None:
+    """The option whose longest keyword found in the text is strictly the longest ("没换工作" beats "换工作")."""
+    best: dict[str, int] = {}
+    for opt, words in keywords.items():
+        found = [len(k) for k in words if k and k in text]
+        if found:
+            best[opt] = max(found)
+    if not best:
+        return None
+    ranked = sorted(best.items(), key=lambda kv: -kv[1])
+    return ranked[0][0] if len(ranked) == 1 or ranked[0][1] > ranked[1][1] else None
+
+
+def extract_enum(text: str, f: FormField, today: dt.date) -> Any:
+    return choose_option(text, f.options) or clean_value(text) or None
+
+
+def yes_no(text: str) -> bool | None:
+    t = clean_value(text) or normalize(text)
+    for word in _NO:
+        if t.startswith(word):
+            return False
+    for word in _YES:
+        if t.startswith(word):
+            return True
+    return None
+
+
+_CONSENT_NO = re.compile(r"^(?:不同意|不可以|不行|不允许|拒绝|不要|不用|不需要|算了|否|不)")
+_CONSENT_YES = re.compile(r"^(?:同意|可以|好的?|行|允许|授权|是的?|没问题|嗯|ok|OK|确认)")
+
+
+def consent_answer(text: str) -> bool | None:
+    """Consent needs an explicit word: 同意/可以/好/授权… or 不同意/不行/拒绝…; anything else is asked again."""
+    t = normalize(text).strip(" ，,。！!")
+    if _CONSENT_NO.match(t):
+        return False
+    if _CONSENT_YES.match(t):
+        return True
+    return None
+
+
+def extract_boolean(text: str, f: FormField, today: dt.date) -> Any:
+    return yes_no(text)
+
+
+def extract_address(text: str, f: FormField, today: dt.date) -> Any:
+    value = clean_value(re.sub(r"^.*?(?:地址|地点|住所|场所|住址|坐落)(?:是|为|在|改成|改为)?[：:，,\s]*", "", normalize(text)))
+    value = re.sub(r"^(?:在|位于)", "", value)
+    return value or None
+
+
+_PLACE = re.compile(r"[省市区县镇乡街道路弄巷村]")
+
+
+def looks_like_address(value: str) -> bool:
+    """At least two kinds of address marks, one of them a place (区, 镇, 路…): 样例路5号 yes, 上个月15号 no."""
+    marks = set(_ADDRESS_MARK.findall(value))
+    return len(value) >= 6 and len(marks) >= 2 and bool(_PLACE.search(value))
+
+
+def extract_text(text: str, f: FormField, today: dt.date) -> Any:
+    t = normalize(text)
+    core = re.sub(r"（.*?）", "", f.label)
+    t = re.sub(rf"^.*?{re.escape(core)}(?:是|为|叫|改成|改为|应该是)?[：:，,\s]*", "", t) if core and core in t else t
+    return clean_value(t) or None
+
+
+class ExtractorRegistry:
+    """Extractors by key; lookup order: field name, validator name, field type."""
+
+    def __init__(self) -> None:
+        self._fns: dict[str, Extractor] = {}
+
+    def register(self, key: str, fn: Extractor) -> None:
+        self._fns[key] = fn
+
+    def for_field(self, f: FormField) -> Extractor:
+        for key in (f"field:{f.name}", f"validator:{f.validator.name}" if f.validator else "", f"type:{f.type.value}"):
+            if key and key in self._fns:
+                return self._fns[key]
+        return extract_text
+
+    def extract(self, text: str, f: FormField, today: dt.date) -> Any:
+        return self.for_field(f)(text, f, today)
+
+
+def default_extractors() -> ExtractorRegistry:
+    """The built-in extractors, registered exactly like a deployment registers its own."""
+    reg = ExtractorRegistry()
+    reg.register("validator:id_card", extract_id_card)
+    reg.register("validator:uscc", extract_uscc)
+    reg.register("validator:mobile", extract_mobile)
+    reg.register("type:number", extract_number)
+    reg.register("type:integer", extract_number)
+    reg.register("type:date", extract_date)
+    reg.register("type:enum", extract_enum)
+    reg.register("type:boolean", extract_boolean)
+    reg.register("type:address", extract_address)
+    reg.register("type:string", extract_text)
+    return reg
+
+
+# -- which field does the citizen talk about? ----------------------------------------------------
+_GENERIC_SUFFIXES = ("面积", "地址", "地点", "电话", "名称", "姓名", "日期", "号码", "人数", "住所", "方式", "类别",
+                     "项目", "租金", "收入", "高度", "宽度", "单位", "银行", "月份", "种类", "原因", "内容", "编号", "账号")
+_SYNONYMS = {"mobile": ("手机", "电话", "联系方式"), "id_card": ("身份证",), "uscc": ("信用代码", "税号")}
+
+
+def field_keywords(f: FormField) -> list[str]:
+    core = re.sub(r"（.*?）", "", f.label).strip()
+    words = {core}
+    for suffix in _GENERIC_SUFFIXES:
+        if core.endswith(suffix):
+            words.add(suffix)
+    if f.validator and f.validator.name in _SYNONYMS:
+        words.update(_SYNONYMS[f.validator.name])
+    return sorted((w for w in words if len(w) >= 2), key=len, reverse=True)
+
+
+def mentioned_fields(text: str, form: tuple[FormField, ...]) -> list[tuple[FormField, int, int]]:
+    """Fields named in the text with the span of the best keyword, longest keyword first per position."""
+    t = normalize(text)
+    found: list[tuple[FormField, int, int]] = []
+    taken: list[tuple[int, int]] = []
+    candidates = sorted(((len(k), f, k) for f in form for k in field_keywords(f)), key=lambda x: -x[0])
+    for _, f, k in candidates:
+        pos = t.find(k)
+        if pos < 0 or any(f is g for g, _, _ in found):
+            continue
+        span = (pos, pos + len(k))
+        if any(a < span[1] and span[0] < b for a, b in taken):
+            continue
+        taken.append(span)
+        found.append((f, span[0], span[1]))
+    return sorted(found, key=lambda x: x[1])

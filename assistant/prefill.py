@@ -1,0 +1,72 @@
+"""智能预填: fill form fields from the citizen's profile and e-licences, each with its provenance.
+
+Runs only after consent. Values the citizen gave (or that were carried over in a bundle) are never
+overwritten. An expired e-licence is never used; the fields it would have filled stay open and the
+citizen is told which licence expired.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from assistant.catalog import Matter
+from assistant.models import Provenance, Slot, SourceKind
+from assistant.profiles import ELicence, Profile
+from assistant.validators import ValidatorRegistry
+
+
+@dataclass
+class PrefillReport:
+    filled: dict[str, Slot] = field(default_factory=dict)
+    expired: list[ELicence] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)  # fields with a source the profile lacks
+    invalid: dict[str, str] = field(default_factory=dict)  # field -> why the stored value was rejected
+
+    def rate(self, matter: Matter) -> float:
+        return len(self.filled) / len(matter.form) if matter.form else 0.0
+
+
+def resolve(profile: Profile, source: str, as_of: dt.date) -> tuple[object, Provenance | None, ELicence | None]:
+    """The value behind `profile.<field>` or `elicence.<type>.<field>`, its provenance, and the expired
+    licence if that is why nothing was returned."""
+    kind, _, rest = source.partition(".")
+    if kind == "profile":
+        value = profile.get(rest)
+        return value, Provenance(kind=SourceKind.PROFILE, profile_id=profile.id, profile_field=rest), None
+    if kind == "elicence":
+        lic_type, _, attr = rest.partition(".")
+        lic = profile.licence(lic_type)
+        if lic is None:
+            return None, None, None
+        if lic.expired(as_of):
+            return None, None, lic
+        prov = Provenance(kind=SourceKind.ELICENCE, profile_id=profile.id, licence_type=lic.type, licence_name=lic.name,
+                          licence_number=lic.number, issuer=lic.issuer, expires_on=lic.expires_on)
+        return lic.field(attr), prov, None
+    return None, None, None
+
+
+def prefill(
+    matter: Matter, profile: Profile, existing: dict[str, Slot], validators: ValidatorRegistry, as_of: dt.date
+) -> PrefillReport:
+    report = PrefillReport()
+    seen_expired: set[str] = set()
+    for f in matter.form:
+        if not f.prefill or f.name in existing:
+            continue
+        value, prov, expired = resolve(profile, f.prefill, as_of)
+        if expired is not None:
+            if expired.type not in seen_expired:
+                report.expired.append(expired)
+                seen_expired.add(expired.type)
+            continue
+        if value is None or value == "" or prov is None:
+            report.unavailable.append(f.name)
+            continue
+        check = validators.validate(f, value)
+        if not check.ok:
+            report.invalid[f.name] = check.reason or "invalid"
+            continue
+        report.filled[f.name] = Slot(name=f.name, value=check.value, source=prov)
+    return report

@@ -1,0 +1,175 @@
+"""Slot filling as a deterministic state machine over a matter's form schema.
+
+Extractors propose, validators decide. A proposal that validates replaces the value (a correction
+such as "不对，面积是120平米"); one that fails keeps the earlier valid value and says why. Which field a
+phrase is about comes from the field named in it, from the shape of an identifier (身份证号, mobile,
+统一社会信用代码), or else from the question that was just asked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from assistant.catalog import FormField, Matter, Op, Situation
+from assistant.extractors import (
+    ExtractorRegistry,
+    choose_option,
+    clean_value,
+    find_id_numbers,
+    find_mobiles,
+    find_uscc,
+    longest_keyword,
+    looks_like_address,
+    mentioned_fields,
+)
+from assistant.models import Provenance, Slot, SourceKind
+from assistant.validators import Validation, ValidatorRegistry
+from kb.text import normalize
+
+CORRECTION = re.compile(r"不对|错了|搞错|改成|改为|改一下|更正|修改|应该是|不是.*是|重新填|换成")
+
+
+class SlotUpdate(BaseModel):
+    """What one proposal did to a slot."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    field: str
+    label: str
+    accepted: bool
+    value: Any = None
+    previous: Any = None
+    reason: str | None = None
+    correction: bool = False
+
+
+def condition_holds(when: dict[str, tuple[str, ...]], situations: dict[str, str], slots: dict[str, Slot]) -> bool:
+    """`when` holds when every key (a situation or a form field) has one of the listed values."""
+    for key, values in when.items():
+        current = situations.get(key)
+        if current is None and key in slots:
+            current = slots[key].value
+        if current is None or str(current) not in values:
+            return False
+    return True
+
+
+def needed_fields(matter: Matter, situations: dict[str, str], slots: dict[str, Slot]) -> list[FormField]:
+    """Required fields, plus optional ones an applicable pre-review rule checks (代办人姓名, 发票份数)."""
+    wanted: set[str] = {f.name for f in matter.form if f.required}
+    for rule in matter.prereview:
+        if rule.when and condition_holds(rule.when, situations, slots) or rule.check.op == Op.EXISTS and not rule.when:
+            wanted.add(rule.check.field)
+    return [f for f in matter.form if f.name in wanted]
+
+
+def next_field(matter: Matter, situations: dict[str, str], slots: dict[str, Slot]) -> FormField | None:
+    return next((f for f in needed_fields(matter, situations, slots) if f.name not in slots), None)
+
+
+def open_situations(matter: Matter, situations: dict[str, str]) -> list[Situation]:
+    """Deciding situations not answered yet: only these are asked."""
+    return [s for s in matter.deciding_situations() if s.id not in situations]
+
+
+def answer_situation(text: str, situation: Situation) -> str | None:
+    """The option value the citizen picked: by value, label, keyword or ordinal."""
+    labels = {o.label: o.value for o in situation.options}
+    keywords = {o.label: (o.value, *o.keywords) for o in situation.options}
+    picked = choose_option(text, list(labels), keywords)
+    return labels[picked] if picked else None
+
+
+def detect_situations(text: str, matter: Matter, known: dict[str, str]) -> dict[str, str]:
+    """Situations the citizen settled in passing ("租了个门面"): only unambiguous keyword hits count."""
+    t = normalize(text)
+    found: dict[str, str] = {}
+    for s in matter.deciding_situations():
+        if s.id in known:
+            continue
+        picked = longest_keyword(t, {o.value: (o.label, *o.keywords) for o in s.options})
+        if picked is not None:
+            found[s.id] = picked
+    return found
+
+
+class SlotFiller:
+    """Turns one message into slot updates for a matter's form."""
+
+    def __init__(self, extractors: ExtractorRegistry, validators: ValidatorRegistry) -> None:
+        self.extractors = extractors
+        self.validators = validators
+
+    def validate(self, f: FormField, value: Any) -> Validation:
+        return self.validators.validate(f, value)
+
+    def proposals(self, text: str, matter: Matter, expected: FormField | None, today: dt.date) -> list[tuple[FormField, Any]]:
+        t = normalize(text)
+        out: list[tuple[FormField, Any]] = []
+        mentions = mentioned_fields(t, matter.form)
+        for n, (f, _start, end) in enumerate(mentions):
+            stop = mentions[n + 1][1] if n + 1 < len(mentions) else len(t)
+            # An option may contain the field's keyword (上海银行 / 合作银行): enums look at the whole message.
+            option = choose_option(t, f.options) if f.type.value == "enum" else None
+            value = option if option is not None else self.extractors.extract(t[end:stop], f, today)
+            if value is not None:
+                out.append((f, value))
+        taken = {f.name for f, _ in out}
+        rest = t[: mentions[0][1]] if mentions else t
+        for finder, validator in ((find_id_numbers, "id_card"), (find_uscc, "uscc"), (find_mobiles, "mobile")):
+            for found in finder(rest):
+                rest = rest.replace(found, " ")
+                target = _target(matter, validator, expected, taken)
+                if target is not None:
+                    out.append((target, found))
+                    taken.add(target.name)
+        # An address said out of turn goes to the form's only address field.
+        addresses = [f for f in matter.form if f.type.value == "address"]
+        if (expected is None or expected.type.value != "address") and len(addresses) == 1 \
+                and addresses[0].name not in taken and looks_like_address(clean_value(rest)) and _meaningful(rest):
+            value = self.extractors.extract(rest, addresses[0], today)
+            if value is not None:
+                out.append((addresses[0], value))
+                taken.add(addresses[0].name)
+                rest = ""
+        # Whatever precedes the first named field answers the question just asked.
+        if expected is not None and expected.name not in taken and _meaningful(rest):
+            value = self.extractors.extract(rest, expected, today)
+            if value is not None:
+                out.append((expected, value))
+        return out
+
+    def fill(
+        self, text: str, matter: Matter, slots: dict[str, Slot], expected: FormField | None, turn: int, today: dt.date
+    ) -> list[SlotUpdate]:
+        """Apply every proposal in the message to `slots` (in place); return what happened."""
+        correction = bool(CORRECTION.search(normalize(text)))
+        updates: list[SlotUpdate] = []
+        for f, value in self.proposals(text, matter, expected, today):
+            result = self.validate(f, value)
+            if result.ok and f.type.value == "address" and not looks_like_address(str(result.value)):
+                result = Validation.reject(f"“{result.value}”不像完整地址，请告诉我包含区、街道（路）和门牌号的地址")
+            previous = slots[f.name].value if f.name in slots else None
+            if result.ok:
+                slots[f.name] = Slot(name=f.name, value=result.value, source=Provenance(kind=SourceKind.TURN, turn=turn))
+                updates.append(SlotUpdate(field=f.name, label=f.label, accepted=True, value=result.value,
+                                          previous=previous, correction=correction or previous is not None))
+            else:
+                updates.append(SlotUpdate(field=f.name, label=f.label, accepted=False, value=value, previous=previous,
+                                          reason=result.reason, correction=correction or previous is not None))
+        return updates
+
+
+def _target(matter: Matter, validator: str, expected: FormField | None, taken: set[str]) -> FormField | None:
+    if expected is not None and expected.validator and expected.validator.name == validator and expected.name not in taken:
+        return expected
+    fields = [f for f in matter.form if f.validator and f.validator.name == validator and f.name not in taken]
+    return fields[0] if len(fields) == 1 else None
+
+
+def _meaningful(text: str) -> bool:
+    return bool(re.search(r"[0-9A-Za-z\u4e00-\u9fff]", re.sub(r"^(?:不对|错了|嗯|好的|好)[，,。\s]*", "", text)))

@@ -1,0 +1,158 @@
+"""Sessions, turns, consents and hand-offs in SQL (SQLAlchemy Core, portable). Own MetaData; call
+`create_schema(engine)` once. A session's state is one JSON document rewritten after every turn, so a
+conversation survives a restart; turns are append-only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from assistant.errors import SessionNotFoundError
+from assistant.models import TurnResult
+from assistant.state import SessionState
+
+metadata = sa.MetaData()
+
+sessions = sa.Table(
+    "assistant_sessions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("profile_id", sa.String(128), nullable=True),
+    sa.Column("principal_id", sa.String(128), nullable=True),
+    sa.Column("phase", sa.String(32), nullable=False),
+    sa.Column("state", sa.JSON, nullable=False),
+    sa.Column("turns", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+turns = sa.Table(
+    "assistant_turns",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("session_id", sa.String(64), sa.ForeignKey("assistant_sessions.id"), nullable=False, index=True),
+    sa.Column("idx", sa.Integer, nullable=False),
+    sa.Column("question", sa.Text, nullable=False),  # redacted
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("reply", sa.Text, nullable=False),
+    sa.Column("result", sa.JSON, nullable=False),
+    sa.Column("trace", sa.JSON, nullable=False),
+    sa.Column("ms", sa.Float, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("session_id", "idx", name="uq_assistant_turn_idx"),
+)
+
+consents = sa.Table(
+    "assistant_consents",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("session_id", sa.String(64), nullable=False, index=True),
+    sa.Column("turn_id", sa.String(64), nullable=False),
+    sa.Column("profile_id", sa.String(128), nullable=False),
+    sa.Column("granted", sa.Boolean, nullable=False),
+    sa.Column("scope", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+handoffs = sa.Table(
+    "assistant_handoffs",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("session_id", sa.String(64), nullable=False, index=True),
+    sa.Column("turn_id", sa.String(64), nullable=False),
+    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("conversation", sa.JSON, nullable=False),  # redacted questions and replies so far
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def create_schema(engine: Engine) -> None:
+    metadata.create_all(engine)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(8)}"
+
+
+class AssistantStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create_schema(self) -> None:
+        create_schema(self.engine)
+
+    # -- sessions ----------------------------------------------------------------------------------
+    def load(self, session_id: str) -> SessionState:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(sessions.c.state).where(sessions.c.id == session_id)).first()
+        if row is None:
+            raise SessionNotFoundError(f"no session {session_id!r}; omit --session to start a new conversation")
+        return SessionState.model_validate(row.state)
+
+    def exists(self, session_id: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sessions.c.id).where(sessions.c.id == session_id)).first() is not None
+
+    def save_turn(self, state: SessionState, result: TurnResult, question: str, ms: float) -> None:
+        """Persist the new session state and the turn in one transaction."""
+        now = _now()
+        doc = state.model_dump(mode="json")
+        with self.engine.begin() as conn:
+            exists = conn.execute(sa.select(sessions.c.id).where(sessions.c.id == state.session_id)).first()
+            values = dict(profile_id=state.profile_id, principal_id=state.principal_id, phase=state.phase.value,
+                          state=doc, turns=state.turns, updated_at=now)
+            if exists:
+                conn.execute(sessions.update().where(sessions.c.id == state.session_id).values(**values))
+            else:
+                conn.execute(sessions.insert().values(id=state.session_id, created_at=now, **values))
+            conn.execute(turns.insert().values(
+                id=result.turn_id, session_id=state.session_id, idx=result.turn_index, question=question,
+                outcome=result.outcome.value, reply=result.reply, result=result.public(),
+                trace=result.trace.model_dump(mode="json"), ms=ms, created_at=now,
+            ))
+
+    def turns(self, session_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(turns).where(turns.c.session_id == session_id).order_by(turns.c.idx))
+            return [dict(r._mapping) for r in rows]
+
+    def conversation(self, session_id: str) -> list[dict[str, str]]:
+        """Redacted questions and replies so far, for a hand-off."""
+        return [{"turn": r["idx"], "question": r["question"], "reply": r["reply"], "outcome": r["outcome"]}
+                for r in self.turns(session_id)]
+
+    # -- consents and hand-offs --------------------------------------------------------------------
+    def record_consent(self, session_id: str, turn_id: str, profile_id: str, granted: bool, scope: str) -> str:
+        cid = new_id("consent")
+        with self.engine.begin() as conn:
+            conn.execute(consents.insert().values(id=cid, session_id=session_id, turn_id=turn_id, profile_id=profile_id,
+                                                  granted=granted, scope=scope, created_at=_now()))
+        return cid
+
+    def consents(self, session_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(consents).where(consents.c.session_id == session_id).order_by(consents.c.created_at))
+            return [dict(r._mapping) for r in rows]
+
+    def record_handoff(self, session_id: str, turn_id: str, reason: str, conversation: list[dict[str, Any]]) -> str:
+        hid = new_id("handoff")
+        with self.engine.begin() as conn:
+            conn.execute(handoffs.insert().values(id=hid, session_id=session_id, turn_id=turn_id, reason=reason,
+                                                  status="open", conversation=conversation, created_at=_now()))
+        return hid
+
+    def handoffs(self, session_id: str | None = None) -> list[dict[str, Any]]:
+        q = sa.select(handoffs).order_by(handoffs.c.created_at)
+        if session_id:
+            q = q.where(handoffs.c.session_id == session_id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]

@@ -1,0 +1,148 @@
+"""Browser flows with Playwright driving Debian's chromium (never a browser download). Screenshots of each page
+are saved under test-output/screenshots/ at phone width (390 px)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.api.conftest import SCREENSHOTS
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="install Debian chromium: apt-get install chromium"),
+]
+sync_api = pytest.importorskip("playwright.sync_api")
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def open_as(browser, live_server, tokens):
+    """A fresh phone-width context logged in as `role` (None: anonymous) through the login box."""
+    contexts = []
+
+    def _open(role: str | None, path: str = "/"):
+        ctx = browser.new_context(viewport=PHONE, locale="zh-CN")
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(live_server.url + path)
+        if role is not None:
+            page.fill("#token", tokens[role])
+            page.click("#login-btn")
+            page.wait_for_selector("#who")
+        return page
+
+    yield _open
+    for ctx in contexts:
+        ctx.close()
+
+
+def shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def last_bot(page):
+    return page.locator(".msg.bot").last
+
+
+def send(page, text: str) -> None:
+    before = page.locator(".msg.bot").count()
+    page.fill("#text", text)
+    page.click("#send")
+    page.wait_for_function(f"document.querySelectorAll('.msg.bot').length > {before}")
+
+
+def click_choice(page, label: str) -> None:
+    before = page.locator(".msg.bot").count()
+    page.locator("#choices button", has_text=label).first.click()
+    page.wait_for_function(f"document.querySelectorAll('.msg.bot').length > {before}")
+
+
+def test_citizen_completes_open_shop_to_confirmation(open_as):
+    page = open_as("citizen")
+    send(page, "我想在松江开个小饭馆要办哪些手续")
+    assert "开店一件事" in page.inner_text("#matter")
+    for label in ("自有房屋", "商铺", "本人办理", "同意"):
+        click_choice(page, label)
+    assert page.locator("#form tbody tr").count() >= 3
+    assert page.locator("#form .badge.profile").count() >= 1  # filled from 档案 with its source
+    send(page, "上海松江张三小吃店")
+    send(page, "80平方米")
+    click_choice(page, "餐饮服务")
+    assert last_bot(page).get_attribute("data-outcome") == "awaiting_confirmation"
+    assert page.locator("#form .badge.turn").count() >= 2  # fields from the conversation
+    assert page.is_enabled("#confirm")
+    shot(page, "citizen-confirm-390")
+    before = page.locator(".msg.bot").count()
+    page.click("#confirm")
+    page.wait_for_function(f"document.querySelectorAll('.msg.bot').length > {before}")
+    page.wait_for_selector("#application")
+    assert "已提交申请" in page.inner_text("#application")
+    assert page.locator("#checklist li").count() >= 1
+    shot(page, "citizen-submitted-390")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1  # no horizontal scroll
+
+
+def test_owner_retires_item_and_citizen_no_longer_sees_it(open_as, live_server):
+    question, item_id = "公司不做了能走简易注销吗", "guide-company-deregistration"
+    citizen = open_as(None)
+    send(citizen, question)
+    assert citizen.locator(f".msg.bot a.cite[href^='/k/{item_id}/']").count() == 1
+    with citizen.context.expect_page() as opened:
+        citizen.locator(f".msg.bot a.cite[href^='/k/{item_id}/']").first.click()
+    guide = opened.value
+    guide.wait_for_selector("#title")
+    shot(guide, "guide-version-390")
+    guide.close()
+
+    owner = open_as("owner", "/owner")
+    owner.wait_for_selector(f"tr[data-item='{item_id}']")
+    shot(owner, "owner-items-390")
+    owner.click(f"tr[data-item='{item_id}'] a.open-item")
+    owner.wait_for_selector("#d-actions:not([hidden])")
+    owner.fill("#note", "政策调整，暂停在线答复")
+    owner.click("#retire")
+    owner.wait_for_function(f"document.querySelector(\"tr[data-item='{item_id}'] .status\").textContent === '已退出'")
+    shot(owner, "owner-retired-390")
+
+    send(citizen, question)
+    assert citizen.locator(f".msg.bot >> nth=-1 >> a.cite[href^='/k/{item_id}/']").count() == 0
+    assert live_server.container.kb.store.get_item(item_id).status.value == "retired"
+
+
+def test_reviewer_releases_held_answer_and_auditor_sees_it_verified(open_as):
+    citizen = open_as(None)
+    send(citizen, "居住证续签涉及信访吗")
+    assert last_bot(citizen).get_attribute("data-outcome") == "held_for_review"
+    turn = last_bot(citizen).get_attribute("data-turn")
+
+    reviewer = open_as("reviewer", "/review")
+    held = reviewer.locator(f".item.held[data-turn='{turn}']")
+    held.wait_for()
+    shot(reviewer, "review-queue-390")
+    held.locator("button.approve").click()
+    reviewer.wait_for_function(f"!document.querySelector(\"[data-turn='{turn}']\")")
+
+    auditor = open_as("auditor", f"/audit?turn={turn}")
+    auditor.wait_for_selector("#verified")
+    assert "已验证" in auditor.inner_text("#verified")
+    assert "review.approved" in auditor.inner_text("#trace")
+    assert auditor.locator("#receipt").count() == 1
+    shot(auditor, "audit-trace-390")
