@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from api.container import Container
 from api.deps import CurrentPrincipal, build_services
 from api.errors import MAX_BODY, BodyLimit, install_error_handlers
+from api.ingest_jobs import MAX_UPLOAD_BYTES
 from api.openai_compat import router as openai_router
 from api.routes import accounts, audit, chat, knowledge, matters, ratings, review
 from api.schemas import ErrorEnvelope
@@ -44,7 +45,7 @@ def create_app(container: Container, max_body: int = MAX_BODY) -> FastAPI:
     app.state.container = container
     app.state.services = build_services(container)
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, limit=max_body)
+    app.add_middleware(BodyLimit, limit=max_body, paths={knowledge.INGEST_PATH: MAX_UPLOAD_BYTES + 256 * 1024})
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, object]:

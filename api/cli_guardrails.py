@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from api.container import build_container
+from assistant.errors import AssistantError
 from guardrails import Guardrails
 from guardrails.errors import GuardrailsError
 from guardrails.review import ApplicationStatus, HoldStatus
@@ -30,7 +31,7 @@ from kb.settings import Settings
 
 users_app = typer.Typer(help="Accounts and API tokens: add, list, revoke.", no_args_is_help=True)
 review_app = typer.Typer(help="Human review (人工复核): held answers and applications.", no_args_is_help=True)
-audit_app = typer.Typer(help="Tamper-evident audit log: verify, show, export, checkpoint.", no_args_is_help=True)
+audit_app = typer.Typer(help="Tamper-evident audit log: verify, show, export, replay, checkpoint.", no_args_is_help=True)
 
 console = Console()
 err = Console(stderr=True)
@@ -349,6 +350,37 @@ def audit_show(turn_id: str, token: TokenOpt = None, as_json: JsonOpt = False) -
         console.print_json(json.dumps(event.data, ensure_ascii=False, default=str))
     for e in others:
         console.print(f"  {e['seq']} {e['ts']} {e['event']} by {e['actor']}: {json.dumps(e['data'], ensure_ascii=False)}")
+
+
+@audit_app.command("replay")
+def audit_replay(turn_id: str, token: TokenOpt = None, as_json: JsonOpt = False) -> None:
+    """Re-run TURN_ID against its recorded knowledge versions and day; exit 0 if identical, 1 if not."""
+    from assistant.replay import replay_turn
+
+    container = build_container(Settings())
+    g = container.guardrails
+    try:
+        _audit_reader(g, token, Action.AUDIT_READ)
+        report = replay_turn(container.assistant, g.audit, turn_id)
+    except (GuardrailsError, AssistantError) as exc:
+        _fail(exc)
+        return
+    if as_json:
+        _print_json(report.as_dict())
+    else:
+        verdict = "[green]IDENTICAL[/green]" if report.identical else "[red]DIFFERENT[/red]"
+        console.print(f"replay of turn {turn_id} (session {report.session_id}, turn {report.turn}, "
+                      f"as of {report.as_of}): {verdict}")
+        for c in report.knowledge_changes:
+            now = f"v{c.current_version}" if c.current_version is not None else "no longer live"
+            console.print(f"  [yellow]knowledge changed since[/yellow]: {c.item_id} v{c.old_version} -> {now}"
+                          + (" (cited)" if c.cited else ""))
+        for d in report.differences:
+            console.print(f"  [red]{d}[/red]", markup=True, highlight=False)
+        if report.reply_diff:
+            console.print(report.reply_diff, markup=False, highlight=False)
+    if not report.identical:
+        raise typer.Exit(1)
 
 
 @audit_app.command("export")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from api.ingest_jobs import IngestJobs
 from assistant.builder import build_assistant, load_samples
 from assistant.catalog import MatterRegistry
 from assistant.engine import Assistant
+from assistant.policy_match import build_policy_matching
 from assistant.profiles import ProfileStore
 from guardrails import Guardrails, build_guardrails
 from ingest.pipeline import IngestReport, run_ingest
@@ -34,6 +36,7 @@ class Container:
     registry: MatterRegistry
     profiles: ProfileStore
     assistant: Assistant
+    ingest_jobs: IngestJobs = field(default_factory=IngestJobs)  # owner-console uploads
 
     def warm_up(self) -> Container:
         self.kb.warm_up()
@@ -60,7 +63,8 @@ def build_container(settings: Settings | None = None, embedder: Embedder | None 
     g = build_guardrails(kb.store.engine, settings.home / "keys", embedder=kb.embedder)
     kb.service.events = g.audit  # every draft, approval, publish and retirement is audited
     registry, profiles = load_samples(settings)
-    assistant = build_assistant(kb, g, registry, profiles, settings)
+    policies = build_policy_matching(kb.store, settings.samples_dir / "profiles", events=g.audit)
+    assistant = build_assistant(kb, g, registry, profiles, settings, policies=policies)
     return Container(settings=settings, kb=kb, guardrails=g, registry=registry, profiles=profiles, assistant=assistant)
 
 

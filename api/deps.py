@@ -31,11 +31,10 @@ class Services:
 
 def build_services(container: Container) -> Services:
     store, audit = container.kb.store, container.guardrails.audit
-    return Services(
-        container=container,
-        ratings=build_ratings(store, events=audit),
-        policies=build_policy_matching(store, container.settings.samples_dir / "profiles", events=audit),
-    )
+    shared = container.assistant.deps.policies  # one matcher (and catalogue cache) for the chat and the API
+    policies = shared if isinstance(shared, PolicyMatchService) else build_policy_matching(
+        store, container.settings.samples_dir / "profiles", events=audit)
+    return Services(container=container, ratings=build_ratings(store, events=audit), policies=policies)
 
 
 def get_services(request: Request) -> Services:

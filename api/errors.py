@@ -85,22 +85,24 @@ def install_error_handlers(app: FastAPI) -> None:
 class BodyLimit:
     """Refuse request bodies above `limit` bytes with 413 in the envelope (by header and while streaming)."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY, paths: dict[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.paths = paths or {}  # exact path -> larger limit (the ingest upload)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.paths.get(scope.get("path", ""), self.limit)
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        too_big = envelope(413, "payload_too_large", f"request body is larger than {self.limit} bytes; send less")
+        too_big = envelope(413, "payload_too_large", f"request body is larger than {limit} bytes; send less")
         try:
             declared = int(length) if length is not None else 0
         except ValueError:
             declared = 0
-        if declared > self.limit:
+        if declared > limit:
             await too_big(scope, receive, send)
             return
         seen = 0
@@ -110,8 +112,8 @@ class BodyLimit:
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
-                if seen > self.limit:  # chunked body without a length: handled as an HTTP error, same envelope
-                    raise StarletteHTTPException(413, f"request body is larger than {self.limit} bytes; send less")
+                if seen > limit:  # chunked body without a length: handled as an HTTP error, same envelope
+                    raise StarletteHTTPException(413, f"request body is larger than {limit} bytes; send less")
             return msg
 
         await self.app(scope, limited, send)

@@ -147,6 +147,40 @@ class DiffPublic(Public):
     dates_changed: dict[str, Any] = Field(description="Dates that changed, field -> [left, right]")
 
 
+class IngestOutcomePublic(Public):
+    source: str = Field(description="Uploaded file the item came from")
+    item_id: str = Field(description="Knowledge item id")
+    action: str = Field(description="create, new_version, unchanged or update_metadata")
+    version: int | None = Field(description="Draft version created, if any")
+    detail: str = Field(description="Why this action was chosen")
+
+
+class IngestMessagePublic(Public):
+    source: str = Field(description="Uploaded file that was skipped")
+    message: str = Field(description="Why it was skipped and how to fix it")
+
+
+class IngestReportPublic(Public):
+    created: int = Field(description="New items created as drafts")
+    new_versions: int = Field(description="New draft versions of existing items")
+    unchanged: int = Field(description="Items whose content did not change")
+    skipped: int = Field(description="Files or items rejected (see messages)")
+    outcomes: list[IngestOutcomePublic] = Field(description="One entry per item that was read")
+    messages: list[IngestMessagePublic] = Field(description="Rejected files or items with the reason")
+    published: bool = Field(description="Always false: uploads create drafts, publishing needs four-eyes approval")
+
+
+class IngestJobPublic(Public):
+    id: str = Field(description="Job id; poll GET /api/v1/knowledge/ingest/{id}")
+    status: str = Field(description="queued, running, finished or failed")
+    stage: str = Field(description="queued, read (parsing files), apply (writing drafts) or done")
+    done: int = Field(description="Steps done in the current stage")
+    total: int = Field(description="Steps in the current stage")
+    files: list[str] = Field(description="Uploaded file names")
+    error: str | None = Field(description="Why the job failed, if it did")
+    report: IngestReportPublic | None = Field(description="The ingest report, once finished")
+
+
 # -- review --------------------------------------------------------------------------------------------
 class HeldPublic(Public):
     id: str = Field(description="Hold id")
@@ -232,6 +266,8 @@ class RatingIn(Public):
 class RatingPublic(Public):
     rating_id: str = Field(description="Rating id")
     tickets: list[str] = Field(description="Rectification tickets opened for a bad rating")
+    units: list[str] = Field(default_factory=list, description="Units the bad rating was routed to (整改责任单位)")
+    unit_names: list[str] = Field(default_factory=list, description="Names of those units, same order")
 
 
 class TicketPublic(Public):
@@ -242,6 +278,9 @@ class TicketPublic(Public):
     score: int = Field(description="Rating score")
     due_on: dt.date = Field(description="Due date (working days)")
     resolution_note: str | None = Field(description="How it was fixed")
+    reasons: list[str] = Field(default_factory=list, description="Reason tags of the rating")
+    cited: list[str] = Field(default_factory=list, description="Cited knowledge versions, as 'item_id@version'")
+    overdue: bool = Field(default=False, description="Past its due date without being closed")
 
 
 class ResolveIn(Public):

@@ -24,6 +24,7 @@ from assistant.ports import (
     InputRailsPort,
     OutputRailsPort,
     PiiChecks,
+    PolicyMatcher,
 )
 from assistant.prereview import PreReviewer
 from assistant.profiles import ProfileStore
@@ -96,9 +97,11 @@ def build_assistant(
     today: Callable[[], dt.date] | None = None,
     catalogue_pack: Path | None = None,
     engine: Engine | None = None,
+    policies: PolicyMatcher | None = None,
 ) -> Assistant:
     """Wire the assistant. The identifier indexes the registry's matters and bundles (seeding its embedding
-    cache from the bundled pack); sessions live in the knowledge base's SQL engine unless `engine` is given."""
+    cache from the bundled pack); sessions live in the knowledge base's SQL engine unless `engine` is given.
+    `policies` (optional) lets enterprise sessions ask which policies they qualify for (政策计算器)."""
     knowledge = KbKnowledge(kb)
     pack = catalogue_pack if catalogue_pack is not None else settings.samples_dir / CATALOGUE_PACK
     identifier = build_identifier(kb, registry.entries(), config=identify_config, pack=pack if pack.exists() else None)
@@ -113,7 +116,7 @@ def build_assistant(
         filler=SlotFiller(default_extractors(), default_validators(pii or default_pii())),
         reviewer=PreReviewer(knowledge), composer=ExtractiveComposer(),
         llm=LlmAssist(model) if model is not None else None, today=today or dt.date.today,
-        related=identifier.related,
+        related=identifier.related, policies=policies,
     )
     return Assistant(deps)
 

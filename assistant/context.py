@@ -28,6 +28,7 @@ from assistant.ports import (
     InputVerdictLike,
     KnowledgeSearch,
     OutputRailsPort,
+    PolicyMatcher,
 )
 from assistant.prereview import PreReviewer
 from assistant.profiles import ProfileStore
@@ -74,6 +75,7 @@ class Deps:
     llm: LlmAssist | None = None
     today: Callable[[], dt.date] = dt.date.today
     related: dict[str, tuple[str, ...]] = field(default_factory=dict)  # item -> related items
+    policies: PolicyMatcher | None = None  # optional: answers "我们公司能享受哪些政策？" for enterprises
 
 
 @dataclass
@@ -102,6 +104,7 @@ class TurnContext:
     started: float = field(default_factory=time.perf_counter)
     deferred_block: str | None = None
     snapshot: dict[str, Any] = field(default_factory=dict)
+    state_before: dict[str, Any] | None = None  # the session as the turn found it (JSON), for replay
 
     def __post_init__(self) -> None:
         self.snapshot = self.state.model_dump()

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from assistant import dialogue
+from assistant import dialogue, policy_answer
 from assistant.context import Deps, TurnContext
 from assistant.errors import AssistantError
 from assistant.models import Candidate, MatterRef, Outcome, RetrievedChunk, StepRecord, Trace, TurnResult
@@ -121,6 +121,7 @@ def resume_form(deps: Deps, ctx: TurnContext) -> None:
 PIPELINE: tuple[tuple[str, Step], ...] = (
     ("screen_input", screen_input),
     ("control", dialogue.control),
+    ("policies", policy_answer.answer_policies),
     ("dialogue", run_dialogue),
     ("advance", advance),
     ("settle_deferred", settle_deferred),
@@ -141,11 +142,17 @@ class Assistant:
     def turn(
         self, text: str, session_id: str | None = None, profile_id: str | None = None, principal_id: str | None = None
     ) -> TurnResult:
-        deps = self.deps
         state = self._session(session_id, profile_id, principal_id)
+        return self.run(state, text, new_id("turn"))
+
+    def run(self, state: SessionState, text: str, turn_id: str) -> TurnResult:
+        """Run one message against a given session state (`turn` loads it; `assistant.replay` restores it)."""
+        deps = self.deps
+        before = state.model_dump(mode="json")
         state.turns += 1
-        ctx = TurnContext(text=text, redacted=text, state=state, turn_index=state.turns, turn_id=new_id("turn"),
+        ctx = TurnContext(text=text, redacted=text, state=state, turn_index=state.turns, turn_id=turn_id,
                           today=deps.today(), phase_before=state.phase)
+        ctx.state_before = before
         for name, step in PIPELINE:
             start = time.perf_counter()
             if not ctx.done or name in ("settle_deferred", "resume_form"):
@@ -207,9 +214,10 @@ class Assistant:
             checklist=tuple(ctx.checklist), findings=tuple(ctx.findings), choices=tuple(ctx.choices),
             application=ctx.application, handoff_id=ctx.handoff_id, trace=trace,
         )
-        deps.store.save_turn(s, result, ctx.redacted, trace.ms)
+        deps.store.save_turn(s, result, ctx.redacted, trace.ms, state_before=ctx.state_before)
         deps.audit.append("turn.finalised", deps.identity.owner(s), ctx.turn_id, {
-            "session_id": s.session_id, "turn": ctx.turn_index, **trace.model_dump(mode="json"),
+            "session_id": s.session_id, "turn": ctx.turn_index, "today": ctx.today.isoformat(),
+            **trace.model_dump(mode="json"),
             "finalise_ms": round((time.perf_counter() - start) * 1000, 2),
         })
         return result

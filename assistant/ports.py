@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kb.models import LiveVersion, SearchFilters, SearchHit
+
+if TYPE_CHECKING:
+    from assistant.policy_match import MatchReport
 
 
 class PiiChecks(Protocol):
@@ -97,3 +100,9 @@ class KnowledgeSearch(Protocol):
     ) -> list[SearchHit]: ...
 
     def live(self) -> dict[str, LiveVersion]: ...
+
+
+class PolicyMatcher(Protocol):
+    """The policy eligibility engine (assistant.policy_match.PolicyMatchService): 政策计算器 in the chat."""
+
+    def match_enterprise(self, enterprise_id: str, as_of: dt.date, notify: bool = True) -> MatchReport: ...

@@ -58,6 +58,14 @@ consents = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+turn_states = sa.Table(
+    "assistant_turn_states",  # the session state each turn started from, for `qingsong audit replay`
+    metadata,
+    sa.Column("turn_id", sa.String(64), primary_key=True),
+    sa.Column("session_id", sa.String(64), nullable=False, index=True),
+    sa.Column("state", sa.JSON, nullable=False),
+)
+
 handoffs = sa.Table(
     "assistant_handoffs",
     metadata,
@@ -102,8 +110,11 @@ class AssistantStore:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sessions.c.id).where(sessions.c.id == session_id)).first() is not None
 
-    def save_turn(self, state: SessionState, result: TurnResult, question: str, ms: float) -> None:
-        """Persist the new session state and the turn in one transaction."""
+    def save_turn(
+        self, state: SessionState, result: TurnResult, question: str, ms: float,
+        state_before: dict[str, Any] | None = None,
+    ) -> None:
+        """Persist the new session state and the turn (and the state it started from) in one transaction."""
         now = _now()
         doc = state.model_dump(mode="json")
         with self.engine.begin() as conn:
@@ -119,6 +130,21 @@ class AssistantStore:
                 outcome=result.outcome.value, reply=result.reply, result=result.public(),
                 trace=result.trace.model_dump(mode="json"), ms=ms, created_at=now,
             ))
+            if state_before is not None:
+                conn.execute(turn_states.insert().values(turn_id=result.turn_id, session_id=state.session_id,
+                                                         state=state_before))
+
+    def turn(self, turn_id: str) -> dict[str, Any] | None:
+        """One persisted turn (redacted question, reply, public result, trace), or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(turns).where(turns.c.id == turn_id)).first()
+        return dict(row._mapping) if row is not None else None
+
+    def state_before(self, turn_id: str) -> SessionState | None:
+        """The session state the turn started from, when it was recorded."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(turn_states.c.state).where(turn_states.c.turn_id == turn_id)).first()
+        return SessionState.model_validate(row.state) if row is not None else None
 
     def turns(self, session_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

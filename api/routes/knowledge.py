@@ -4,19 +4,31 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from api.container import Container
 from api.deps import ContainerDep, CurrentPrincipal, LoggedIn
-from api.schemas import DecisionIn, DiffPublic, DraftIn, ItemPublic, Page, RetireIn, VersionPublic, page
-from guardrails.errors import InvalidInput
-from guardrails.roles import Action, Principal, Resource, require, to_actor
+from api.ingest_jobs import MAX_UPLOAD_BYTES
+from api.schemas import (
+    DecisionIn,
+    DiffPublic,
+    DraftIn,
+    IngestJobPublic,
+    ItemPublic,
+    Page,
+    RetireIn,
+    VersionPublic,
+    page,
+)
+from guardrails.errors import InvalidInput, NotFound
+from guardrails.roles import Action, Principal, Resource, Role, require, to_actor
 from kb.diff import diff_versions
 from kb.lifecycle import ItemDraft
 from kb.models import Audience, ItemStatus, ItemVersion, Kind, KnowledgeItem, Level, Section, VersionContent
 
 router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"])
+INGEST_PATH = "/api/v1/knowledge/ingest"
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
 Offset = Annotated[int, Query(ge=0, le=100000, description="Results to skip")]
 
@@ -147,3 +159,41 @@ async def retire(item_id: str, body: RetireIn, principal: LoggedIn, container: C
     done = await run_in_threadpool(container.kb.service.retire, item.id, to_actor(principal), body.reason,
                                    body.replaced_by)
     return item_public(done)
+
+
+# -- ingest upload (owner console) -------------------------------------------------------------------
+def _may_ingest(principal: Principal) -> None:
+    """Admins may bulk-load; an owner may upload drafts, and each file's unit is re-checked per item."""
+    if principal.role == Role.OWNER and principal.units:
+        require(principal, Action.KNOWLEDGE_DRAFT, Resource(kind="knowledge", unit=principal.units[0]))
+    else:
+        require(principal, Action.KNOWLEDGE_INGEST, Resource(kind="knowledge"))
+
+
+@router.post("/ingest", response_model=IngestJobPublic, status_code=202,
+             summary="Upload files to ingest as drafts (background job; poll its progress)")
+async def ingest_upload(
+    principal: LoggedIn, container: ContainerDep,
+    files: Annotated[list[UploadFile], File(description=".md, .json, .jsonl, .docx, .pdf or .html files, "
+                                                        "10 MB in total")],
+) -> dict[str, Any]:
+    _may_ingest(principal)
+    data: list[tuple[str, bytes]] = []
+    total = 0
+    for f in files:
+        chunk = await f.read(MAX_UPLOAD_BYTES + 1 - total)
+        total += len(chunk)
+        if total > MAX_UPLOAD_BYTES:
+            raise InvalidInput("upload is over the 10 MB limit; split it into several uploads")
+        data.append((f.filename or "upload", chunk))
+    job = await run_in_threadpool(container.ingest_jobs.start, container.kb, to_actor(principal),
+                                  principal.account_id, data)
+    return job.public()
+
+
+@router.get("/ingest/{job_id}", response_model=IngestJobPublic, summary="Progress and report of an ingest upload")
+def ingest_job(job_id: str, principal: LoggedIn, container: ContainerDep) -> dict[str, Any]:
+    job = container.ingest_jobs.get(job_id)
+    if job is None or (job.account_id != principal.account_id and principal.role != Role.ADMIN):
+        raise NotFound(f"no ingest job {job_id!r} of yours; jobs are kept in memory until the server restarts")
+    return job.public()

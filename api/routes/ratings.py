@@ -21,12 +21,14 @@ Offset = Annotated[int, Query(ge=0, le=100000, description="Results to skip")]
 
 def ticket_public(t: Ticket) -> dict[str, Any]:
     return {"id": t.id, "rating_id": t.rating_id, "unit": t.unit, "status": t.status.value, "score": t.score,
-            "due_on": t.due_on, "resolution_note": t.resolution_note}
+            "due_on": t.due_on, "resolution_note": t.resolution_note, "reasons": [r.value for r in t.reasons],
+            "cited": [f"{c.item_id}@{c.version}" for c in t.cited], "overdue": t.overdue(dt.date.today())}
 
 
 @router.post("/ratings", response_model=RatingPublic, status_code=201, summary="Rate an answer (turn) or a matter")
 def rate(body: RatingIn, principal: CurrentPrincipal, container: ContainerDep, services: ServicesDep) -> dict[str, Any]:
     cited: list[tuple[str, int]] = []
+    department: str | None = None
     if body.target == "answer":
         if not body.session_id:
             raise InvalidInput("rating an answer needs session_id (the session of the turn)")
@@ -44,11 +46,19 @@ def rate(body: RatingIn, principal: CurrentPrincipal, container: ContainerDep, s
         rater = acting.account_id
     else:
         app = container.guardrails.applications.get(body.target_id)
-        require(principal, Action.RATINGS_CREATE, Resource(kind="application", id=app.id, owner=app.citizen))
-        rater = principal.account_id
+        acting = principal
+        if principal.account_id == "anonymous" and body.session_id == app.session_id \
+                and app.citizen == f"session:{app.session_id}":  # anonymous: held by knowing the session id
+            acting = principal.model_copy(update={"account_id": app.citizen})
+        require(acting, Action.RATINGS_CREATE, Resource(kind="application", id=app.id, owner=app.citizen))
+        rater = acting.account_id
+        matter = container.registry.matter(app.matter_id)
+        department = matter.department if container.kb.store.unit(matter.department) is not None else None
     out = services.ratings.rate(body.target, body.target_id, body.score, body.reasons, body.comment, cited,
-                                rater=rater)
-    return {"rating_id": out.rating.id, "tickets": [t.id for t in out.tickets]}
+                                department=department, rater=rater)
+    units = list(dict.fromkeys(t.unit for t in out.tickets))
+    names = [(u.name if (u := container.kb.store.unit(unit)) else unit) for unit in units]
+    return {"rating_id": out.rating.id, "tickets": [t.id for t in out.tickets], "units": units, "unit_names": names}
 
 
 @router.get("/tickets", response_model=Page[TicketPublic], summary="Rectification tickets (owners: their units)")

@@ -156,6 +156,33 @@ def test_ratings_and_tickets(client, tokens):
     assert_envelope(client.get("/api/v1/tickets", headers=auth(tokens["citizen"])), 403)
 
 
+def test_bad_rating_reaches_the_owner_unit_in_the_same_request_cycle(client, tokens, api_container):
+    """好差评闭环: a bad rating through the API opens a ticket the cited item's owner unit sees at once."""
+    turn = client.post("/api/v1/chat", json={"text": "公司不做了能走简易注销吗"}).json()  # anonymous session
+    store = api_container.kb.store
+    owned = [c for c in turn["citations"] if store.get_item(c["item_id"]).owner == "sj-scjgj"]
+    assert turn["outcome"] == "answered" and owned, turn
+    rating = {"target": "answer", "target_id": turn["turn_id"], "score": 2, "reasons": ["流程繁琐", "其他"],
+              "comment": "步骤太多，联系电话13800001234", "session_id": turn["session_id"]}
+    made = client.post("/api/v1/ratings", json=rating)  # anonymous caller holding its session id
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert body["tickets"] and "sj-scjgj" in body["units"] and len(body["unit_names"]) == len(body["units"])
+    seen = client.get("/api/v1/tickets", params={"limit": 200}, headers=auth(tokens["owner"])).json()["items"]
+    mine = [t for t in seen if t["id"] in body["tickets"]]
+    assert len(mine) == 1 and mine[0]["unit"] == "sj-scjgj" and mine[0]["status"] == "open", seen
+    assert mine[0]["reasons"] == ["流程繁琐", "其他"] and mine[0]["overdue"] is False
+    assert f"{owned[0]['item_id']}@{owned[0]['version']}" in mine[0]["cited"]
+    assert all(t["unit"] == "sj-scjgj" for t in seen)  # owners see only their unit's tickets
+    # the owner disputes it; a second dispute is refused (the ticket is no longer open)
+    ticket = mine[0]["id"]
+    disputed = client.post(f"/api/v1/tickets/{ticket}/dispute", json={"kind": "误评", "reason": "答复与办事指南一致，无需整改"},
+                           headers=auth(tokens["owner"]))
+    assert disputed.status_code == 200 and disputed.json()["status"] == "disputed", disputed.text
+    assert_envelope(client.post(f"/api/v1/tickets/{ticket}/resolve", json={"item_id": owned[0]["item_id"], "version": 1},
+                                headers=auth(tokens["citizen"])), 403)
+
+
 def test_accounts_admin_only(client, tokens):
     assert_envelope(client.post("/api/v1/accounts", json={"name": "x1", "role": "reviewer"},
                                 headers=auth(tokens["owner"])), 403)
@@ -173,6 +200,19 @@ def test_enterprise_policies(client, tokens):
     assert_envelope(client.get("/api/v1/enterprises/e-demo-xiaochi/policies", headers=auth(tokens["citizen"])), 403)
     got = client.get("/api/v1/enterprises/e-demo-xiaochi/policies", headers=auth(tokens["reviewer"]))
     assert got.status_code == 200 and "policies" in got.json()
+
+
+def test_logged_in_enterprise_asks_which_policies_it_can_enjoy(client, tokens):
+    made = client.post("/api/v1/accounts", json={"name": "api-enterprise-catering", "role": "citizen",
+                                                 "profile_id": "e-demo-catering"}, headers=auth(tokens["admin"]))
+    assert made.status_code == 201, made.text
+    turn = client.post("/api/v1/chat", json={"text": "我们公司能享受哪些政策？"},
+                       headers=auth(made.json()["token"])).json()
+    assert turn["outcome"] == "answered", turn
+    expected = client.get("/api/v1/enterprises/e-demo-catering/policies", headers=auth(tokens["reviewer"])).json()
+    eligible = [(p["policy_id"], p["version"]) for p in expected["policies"] if p["verdict"] == "eligible"]
+    assert eligible and [(c["item_id"], c["version"]) for c in turn["citations"]][:len(eligible)] == eligible
+    assert all(f"{pid} 第{v}版" in turn["reply"] for pid, v in eligible)
 
 
 def test_demo_accounts_are_stable_and_private(api_container, tokens):

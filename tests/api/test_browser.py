@@ -146,3 +146,28 @@ def test_reviewer_releases_held_answer_and_auditor_sees_it_verified(open_as):
     assert "review.approved" in auditor.inner_text("#trace")
     assert auditor.locator("#receipt").count() == 1
     shot(auditor, "audit-trace-390")
+
+
+def test_bad_rating_in_web_chat_shows_up_in_owner_console(open_as):
+    citizen = open_as(None)
+    send(citizen, "营业执照上的经营范围要变更怎么办")
+    answer = last_bot(citizen)
+    answer.locator(".rating").wait_for()
+    answer.locator(".rating .star[data-score='1']").click()
+    answer.locator(".rating .tag[data-reason='信息过时']").click()
+    answer.locator(".rating .comment").fill("内容和窗口说的不一样")
+    answer.locator(".rating .rate-submit").click()
+    answer.locator(".rated.bad").wait_for()
+    assert "已转交责任单位整改" in answer.inner_text()
+    ticket = answer.locator(".rated.bad").get_attribute("data-tickets").split()[0]
+    shot(citizen, "citizen-rated-bad-390")
+    assert citizen.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+
+    owner = open_as("owner", "/owner")
+    row = owner.locator(f".ticket[data-ticket='{ticket}']")
+    row.wait_for()
+    assert "信息过时" in row.inner_text()
+    shot(owner, "owner-tickets-390")
+    row.locator(".t-note").fill("答复与现行办事指南一致，属误评")
+    row.locator(".t-dispute").click()
+    owner.wait_for_function(f"!document.querySelector(\".ticket[data-ticket='{ticket}']\")")

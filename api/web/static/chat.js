@@ -9,6 +9,48 @@
   const STATUS = {required: "需提交", waived: "免交（电子证照）", licence_expired: "证照已过期，请提交有效证件"};
   let sessionId = sessionStorage.getItem("qs_session") || null;
   let lastChoices = [];
+  const REASONS = ["答非所问", "信息过时", "流程繁琐", "材料复杂", "态度", "其他"];
+  const RATED_STATUS = ["submitted", "awaiting_staff_review"];
+
+  // 好差评: a compact control under an answer (target "answer") or a finished matter (target "matter").
+  function ratingBox(target, targetId, label) {
+    const box = QS.el("div", {class: "rating", "data-target": target, "data-target-id": targetId});
+    let score = 0;
+    const stars = QS.el("span", {class: "stars", role: "radiogroup", "aria-label": label});
+    const tags = QS.el("div", {class: "tags", hidden: ""});
+    const comment = QS.el("input", {class: "comment", maxlength: "500", placeholder: "补充说明（选填，请勿填写身份证号等个人信息）", hidden: ""});
+    const submit = QS.el("button", {type: "button", class: "rate-submit", hidden: ""}, "提交评价");
+    for (let n = 1; n <= 5; n++) {
+      stars.append(QS.el("button", {type: "button", class: "star", "data-score": n, "aria-label": n + "星", onclick: () => {
+        score = n;
+        for (const b of stars.children) b.classList.toggle("on", Number(b.dataset.score) <= n);
+        tags.hidden = comment.hidden = submit.hidden = false;
+      }}, "★"));
+    }
+    for (const r of REASONS) {
+      tags.append(QS.el("button", {type: "button", class: "tag", "data-reason": r, onclick: (e) => e.currentTarget.classList.toggle("on")}, r));
+    }
+    submit.addEventListener("click", async () => {
+      if (!score) return;
+      const reasons = [...tags.querySelectorAll(".tag.on")].map((b) => b.dataset.reason);
+      submit.disabled = true;
+      try {
+        const out = await QS.api("/api/v1/ratings", {method: "POST", body: {target, target_id: targetId, score, reasons,
+          comment: comment.value.trim() || null, session_id: sessionId}});
+        box.innerHTML = "";
+        if (out.tickets && out.tickets.length) {
+          const units = (out.unit_names && out.unit_names.length ? out.unit_names : out.units).join("、");
+          box.append(QS.el("span", {class: "rated bad", "data-tickets": out.tickets.join(" ")}, `感谢评价，已转交责任单位整改：${units}`));
+        } else {
+          box.append(QS.el("span", {class: "rated"}, "感谢您的评价！"));
+        }
+      } catch (e) {
+        submit.disabled = false;
+      }
+    });
+    box.append(QS.el("span", {class: "muted"}, label), stars, tags, comment, submit);
+    return box;
+  }
 
   function citeLinks(cites) {
     if (!cites || !cites.length) return null;
@@ -26,6 +68,7 @@
   function render(turn) {
     const m = add("bot", turn.reply, turn.citations);
     m.dataset.outcome = turn.outcome; m.dataset.turn = turn.turn_id;
+    if (turn.outcome === "answered" && turn.turn_id) m.append(ratingBox("answer", turn.turn_id, "这个回答有帮助吗？"));
     document.getElementById("matter").textContent = turn.matter ? `· ${turn.matter.bundle_name ? turn.matter.bundle_name + " 第" + turn.matter.step + "/" + turn.matter.steps + "项：" : ""}${turn.matter.name}` : "";
     choices.innerHTML = "";
     lastChoices = turn.choices || [];
@@ -54,6 +97,9 @@
       document.getElementById("confirmed").innerHTML = "";
       document.getElementById("confirmed").append(QS.el("div", {class: "confirmed", id: "application"},
         `已提交申请 ${turn.application.id || ""}（${turn.application.matter_id}），状态：${turn.application.status}`));
+      if (turn.application.id && RATED_STATUS.includes(turn.application.status)) {
+        document.getElementById("application").append(ratingBox("matter", turn.application.id, "请为本次办理评价："));
+      }
     }
   }
   async function send(text) {

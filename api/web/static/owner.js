@@ -85,8 +85,48 @@
       effective_from: new Date().toISOString().slice(0, 10), change_note: document.getElementById("note").value}});
     QS.toast(`已保存草稿 v${v.number}`); await openItem(v.item_id); await loadItems();
   });
+  // 整改工单: the unit's rectification tickets; resolve with a new knowledge version, or dispute (误评/恶意差评).
+  const TSTATE = {open: "待整改", resolved: "已整改", disputed: "申诉待复核", dispute_confirmed: "申诉成立", dispute_rejected: "申诉驳回"};
+  const PENDING = ["open", "dispute_rejected"];
+  async function loadTickets() {
+    const page = await QS.api("/api/v1/tickets?limit=200");
+    const pendingOnly = document.getElementById("ticket-filter").value === "pending";
+    const shown = page.items.filter((t) => !pendingOnly || PENDING.includes(t.status) || t.overdue && t.status !== "resolved" && t.status !== "dispute_confirmed");
+    const box = document.getElementById("tickets"); box.innerHTML = "";
+    document.getElementById("tickets-empty").hidden = shown.length > 0;
+    for (const t of shown) {
+      const cited = t.cited || [];
+      const first = cited.length ? cited[0].split("@") : ["", ""];
+      const item = QS.el("input", {class: "t-item", placeholder: "知识条目编号", value: first[0], maxlength: "100"});
+      const version = QS.el("input", {class: "t-version", type: "number", min: "1", placeholder: "新版本号", style: "width:90px"});
+      const note = QS.el("input", {class: "t-note", placeholder: "整改说明 / 申诉理由", maxlength: "500"});
+      const kind = QS.el("select", {class: "t-kind"}, QS.el("option", {value: "误评"}, "误评"), QS.el("option", {value: "恶意差评"}, "恶意差评"));
+      const row = QS.el("div", {class: "item ticket" + (t.overdue ? " overdue" : ""), "data-ticket": t.id, "data-status": t.status},
+        QS.el("div", {}, QS.el("b", {}, `${t.score}星 · ${(t.reasons || []).join("、") || "未选原因"}`), " ",
+          QS.el("span", {class: "badge t-status"}, TSTATE[t.status] || t.status), t.overdue ? QS.el("span", {class: "badge bad"}, "已超期") : null),
+        QS.el("div", {class: "muted"}, `${t.id} · ${t.unit} · 期限 ${t.due_on}${cited.length ? " · 涉及 " + cited.join("、") : ""}${t.resolution_note ? " · " + t.resolution_note : ""}`));
+      if (PENDING.includes(t.status)) {
+        row.append(QS.el("div", {class: "row"}, item, version, note),
+          QS.el("div", {class: "row"},
+            QS.el("button", {type: "button", class: "t-resolve", onclick: async () => {
+              if (!item.value.trim() || !version.value) { QS.toast("请填写整改所关联的知识条目和新版本号"); return; }
+              await QS.api(`/api/v1/tickets/${t.id}/resolve`, {method: "POST", body: {item_id: item.value.trim(), version: Number(version.value), note: note.value.trim()}});
+              QS.toast("已整改：" + t.id); await loadTickets();
+            }}, "整改完成"),
+            kind,
+            QS.el("button", {type: "button", class: "secondary t-dispute", onclick: async () => {
+              if (!note.value.trim()) { QS.toast("请填写申诉理由"); return; }
+              await QS.api(`/api/v1/tickets/${t.id}/dispute`, {method: "POST", body: {kind: kind.value, reason: note.value.trim()}});
+              QS.toast("已提交申诉，待复核：" + t.id); await loadTickets();
+            }}, "申诉")));
+      }
+      box.append(row);
+    }
+  }
+  document.getElementById("ticket-filter").addEventListener("change", loadTickets);
   document.getElementById("status-filter").addEventListener("change", () => { offset = 0; loadItems(); });
   document.getElementById("prev").addEventListener("click", () => { offset = Math.max(0, offset - limit); loadItems(); });
   document.getElementById("next").addEventListener("click", () => { offset += limit; loadItems(); });
   await loadItems();
+  await loadTickets();
 })();

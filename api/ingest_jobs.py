@@ -1,0 +1,149 @@
+"""Ingest uploads from the owner console as background jobs (`POST /api/v1/knowledge/ingest`).
+
+The uploaded files are saved to a temporary folder and loaded with `ingest.pipeline.run_ingest` in a
+worker thread, as drafts only (no publish: four-eyes still applies), acting as the uploader's knowledge
+actor (`guardrails.roles.to_actor`), so an owner can only draft items of their own units (谁录入谁负责).
+The job keeps its progress (stage, done, total) and, when finished, the report; jobs live in memory.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from guardrails.errors import InvalidInput
+from ingest.pipeline import IngestReport, run_ingest
+from kb.models import Actor
+from kb.runtime import KnowledgeBase
+
+ALLOWED_SUFFIXES = (".md", ".json", ".jsonl", ".docx", ".pdf", ".html")
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # all files of one upload together
+MAX_FILES = 200
+KEEP_JOBS = 200
+_UNSAFE = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
+
+
+@dataclass
+class IngestJob:
+    id: str
+    account_id: str
+    files: list[str]
+    status: str = "queued"  # queued, running, finished, failed
+    stage: str = "queued"  # queued, read, apply, done
+    done: int = 0
+    total: int = 0
+    created_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+    error: str | None = None
+    report: dict[str, Any] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        with self.lock:
+            self.stage, self.done, self.total = stage, done, total
+
+    def public(self) -> dict[str, Any]:
+        with self.lock:
+            return {"id": self.id, "status": self.status, "stage": self.stage, "done": self.done, "total": self.total,
+                    "files": list(self.files), "error": self.error, "report": self.report}
+
+
+def safe_name(name: str, taken: set[str]) -> str:
+    """A plain file name for the temp folder (no directories), unique within the upload."""
+    base = _UNSAFE.sub("_", Path(name.replace("\\", "/")).name).lstrip("._") or "upload"
+    stem, suffix = Path(base).stem, Path(base).suffix
+    out, n = base, 1
+    while out in taken:
+        n += 1
+        out = f"{stem}-{n}{suffix}"
+    taken.add(out)
+    return out
+
+
+def check_upload(files: list[tuple[str, bytes]]) -> None:
+    """Reject an upload before anything runs: no files, unsupported types, too many or too large."""
+    if not files:
+        raise InvalidInput("no files uploaded; choose one or more .md, .json, .jsonl, .docx, .pdf or .html files")
+    if len(files) > MAX_FILES:
+        raise InvalidInput(f"{len(files)} files in one upload; send at most {MAX_FILES}")
+    bad = [name for name, _ in files if Path(name).suffix.lower() not in ALLOWED_SUFFIXES]
+    if bad:
+        raise InvalidInput(f"unsupported file type: {', '.join(bad)}; upload {', '.join(ALLOWED_SUFFIXES)} files")
+    size = sum(len(data) for _, data in files)
+    if size > MAX_UPLOAD_BYTES:
+        raise InvalidInput(f"upload is {size / 1048576:.1f} MB, over the 10 MB limit; split it into several uploads")
+
+
+def report_public(report: IngestReport, folder: Path) -> dict[str, Any]:
+    """The ingest report with the temp folder stripped from sources and messages."""
+    prefix = str(folder) + "/"
+
+    def clean(text: str) -> str:
+        return text.replace(prefix, "").replace(str(folder), "")
+
+    outcomes = [{"source": clean(o.source), "item_id": o.item_id, "action": o.action, "version": o.version,
+                 "detail": clean(o.detail)} for o in report.outcomes]
+    return {
+        "created": report.count("create"), "new_versions": report.count("new_version"),
+        "unchanged": report.count("unchanged"), "skipped": len(report.skipped),
+        "outcomes": outcomes,
+        "messages": [{"source": clean(src), "message": clean(msg)} for src, msg in report.skipped],
+        "published": False,
+    }
+
+
+class IngestJobs:
+    """In-memory registry of upload jobs, one worker thread per job."""
+
+    def __init__(self, runner: Callable[..., IngestReport] = run_ingest) -> None:
+        self.runner = runner
+        self._jobs: dict[str, IngestJob] = {}
+        self._lock = threading.Lock()
+        self._serial = threading.Lock()  # one ingest at a time: they write the same index
+
+    def start(self, kb: KnowledgeBase, actor: Actor, account_id: str, files: list[tuple[str, bytes]]) -> IngestJob:
+        check_upload(files)
+        folder = Path(tempfile.mkdtemp(prefix="qingsong-upload-"))
+        taken: set[str] = set()
+        names = []
+        for name, data in files:
+            safe = safe_name(name, taken)
+            (folder / safe).write_bytes(data)
+            names.append(safe)
+        job = IngestJob(id=f"ingest-{secrets.token_hex(8)}", account_id=account_id, files=names, total=len(names))
+        with self._lock:
+            self._jobs[job.id] = job
+            for old in sorted(self._jobs.values(), key=lambda j: j.created_at)[:-KEEP_JOBS]:
+                if old.status in ("finished", "failed"):
+                    del self._jobs[old.id]
+        threading.Thread(target=self._run, args=(job, kb, actor, folder), name=job.id, daemon=True).start()
+        return job
+
+    def _run(self, job: IngestJob, kb: KnowledgeBase, actor: Actor, folder: Path) -> None:
+        try:
+            with self._serial:
+                with job.lock:
+                    job.status = "running"
+                report = self.runner(folder, kb, actor, publish=False, progress=job.progress)
+            with job.lock:
+                job.report = report_public(report, folder)
+                job.status, job.stage = "finished", "done"
+                job.done = job.total
+        except Exception as exc:  # the job reports the failure; the server keeps running
+            with job.lock:
+                job.status, job.error = "failed", f"{type(exc).__name__}: {str(exc).replace(str(folder) + '/', '')}"
+        finally:
+            job.finished_at = time.time()
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def get(self, job_id: str) -> IngestJob | None:
+        with self._lock:
+            return self._jobs.get(job_id)

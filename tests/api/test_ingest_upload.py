@@ -1,0 +1,102 @@
+"""Owner console ingest upload: POST /api/v1/knowledge/ingest runs a background job (drafts only, as the
+uploader), GET /api/v1/knowledge/ingest/{id} reports progress and, when finished, the report."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import auth
+
+GUIDE = """---
+id: {id}
+kind: guide
+title: {title}
+owner: {owner}
+level: 区
+audience: 法人
+effective_from: 2025-01-01
+---
+# {title}
+
+## 申请条件
+申请人为本区登记的企业。
+
+## 申请材料
+1. 申请书原件1份。
+2. 营业执照（电子证照可免交）。
+
+## 办理流程
+网上申请，窗口受理，审核决定。
+
+## 办理时限
+5个工作日。
+
+## 收费标准
+不收费。
+
+## 设定依据
+《测试条例》第一条。
+"""
+
+
+def wait(client: TestClient, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while True:
+        job = client.get(f"/api/v1/knowledge/ingest/{job_id}", headers=headers)
+        assert job.status_code == 200, job.text
+        body = job.json()
+        assert {"stage", "done", "total"} <= set(body)
+        if body["status"] in ("finished", "failed"):
+            return body
+        assert time.monotonic() < deadline, body
+        time.sleep(0.1)
+
+
+def test_upload_creates_drafts_of_my_unit_and_reports_rejections(client: TestClient, tokens: dict[str, str]) -> None:
+    owner = auth(tokens["owner"])  # demo owner of sj-scjgj
+    files = [
+        ("files", ("mine.md", GUIDE.format(id="guide-upload-mine", title="上传测试事项", owner="sj-scjgj").encode(),
+                   "text/markdown")),
+        ("files", ("other.md", GUIDE.format(id="guide-upload-other", title="他人单位事项", owner="sh-gjj").encode(),
+                   "text/markdown")),
+        ("files", ("broken.md", "---\nid: guide-broken\nkind: guide\n---\n没有标题也没有章节".encode(), "text/markdown")),
+    ]
+    started = client.post("/api/v1/knowledge/ingest", files=files, headers=owner)
+    assert started.status_code == 202, started.text
+    job = wait(client, started.json()["id"], owner)
+    assert job["status"] == "finished" and job["stage"] == "done", job
+    report = job["report"]
+    assert report["created"] == 1 and report["published"] is False
+    assert [(o["source"], o["item_id"], o["action"]) for o in report["outcomes"]] == [
+        ("mine.md", "guide-upload-mine", "create")]
+    messages = {m["source"]: m["message"] for m in report["messages"]}
+    assert "may not author items of unit 'sh-gjj'" in messages["other.md"]
+    assert "broken.md" in messages and "qingsong-upload-" not in str(report)
+
+    item = client.get("/api/v1/knowledge/items/guide-upload-mine", headers=owner).json()
+    assert (item["owner"], item["status"], item["current_version"]) == ("sj-scjgj", "draft", None)
+    assert client.get("/api/v1/knowledge/items/guide-upload-other", headers=owner).status_code == 404
+    versions = client.get("/api/v1/knowledge/items/guide-upload-mine/versions", headers=owner).json()["items"]
+    me = client.get("/api/v1/me", headers=owner).json()["account_id"]
+    assert [(v["state"], v["author"]) for v in versions] == [("draft", me)]
+
+    # Only the uploader (or an admin) sees the job; citizens and reviewers may not upload.
+    assert client.get(f"/api/v1/knowledge/ingest/{job['id']}", headers=auth(tokens["reviewer"])).status_code == 404
+    assert client.get(f"/api/v1/knowledge/ingest/{job['id']}", headers=auth(tokens["admin"])).status_code == 200
+    denied = client.post("/api/v1/knowledge/ingest", files=files[:1], headers=auth(tokens["reviewer"]))
+    assert denied.status_code == 403 and denied.json()["error"]["code"] == "forbidden"
+    assert client.post("/api/v1/knowledge/ingest", files=files[:1]).status_code == 401
+
+
+def test_upload_limits(client: TestClient, tokens: dict[str, str]) -> None:
+    owner = auth(tokens["owner"])
+    bad = client.post("/api/v1/knowledge/ingest", files=[("files", ("run.exe", b"MZ", "application/octet-stream"))],
+                      headers=owner)
+    assert bad.status_code == 422 and "unsupported file type: run.exe" in bad.json()["error"]["message"]
+    big = client.post("/api/v1/knowledge/ingest", files=[("files", ("big.md", b"x" * (11 * 1024 * 1024), "text/markdown"))],
+                      headers=owner)
+    assert big.status_code in (413, 422) and big.json()["error"]["code"] in ("payload_too_large", "invalid_request")
+    assert client.get("/api/v1/knowledge/ingest/ingest-404", headers=owner).status_code == 404
