@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import FastAPI, Query
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
 
 from api.container import Container
 from api.deps import CurrentPrincipal, build_services
@@ -17,23 +16,12 @@ from api.errors import MAX_BODY, BodyLimit, install_error_handlers
 from api.ingest_jobs import MAX_UPLOAD_BYTES
 from api.openai_compat import router as openai_router
 from api.routes import accounts, audit, chat, knowledge, matters, ratings, review
-from api.schemas import ErrorEnvelope
+from api.schemas import ErrorEnvelope, HitPublic
 from guardrails.roles import Action, Resource, require
 from kb.models import Kind, SearchFilters
 
 WEB = Path(__file__).parent / "web"
 PAGES = {"/": "index.html", "/owner": "owner.html", "/review": "review.html", "/audit": "audit.html"}
-
-
-class HitPublic(BaseModel):
-    item_id: str = Field(description="Knowledge item id")
-    version: int = Field(description="Version number that produced the hit")
-    kind: str = Field(description="guide, policy, review_point or faq")
-    title: str = Field(description="Item title")
-    owner: str = Field(description="Owner unit id (谁录入谁负责)")
-    section: str = Field(description="Section of the item the passage comes from")
-    score: float = Field(description="Fused retrieval score")
-    text: str = Field(description="The passage")
 
 
 def create_app(container: Container, max_body: int = MAX_BODY) -> FastAPI:

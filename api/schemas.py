@@ -323,3 +323,17 @@ class MePublic(Public):
     units: list[str] = Field(description="Owner units")
     profile_id: str | None = Field(description="Linked profile")
     name: str | None = Field(description="Display name")
+
+
+# -- search ---------------------------------------------------------------------------------------------
+class HitPublic(BaseModel):
+    """One search hit: the passage and where it comes from."""
+
+    item_id: str = Field(description="Knowledge item id")
+    version: int = Field(description="Version number that produced the hit")
+    kind: str = Field(description="guide, policy, review_point or faq")
+    title: str = Field(description="Item title")
+    owner: str = Field(description="Owner unit id (谁录入谁负责)")
+    section: str = Field(description="Section of the item the passage comes from")
+    score: float = Field(description="Fused retrieval score")
+    text: str = Field(description="The passage")
