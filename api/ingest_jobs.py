@@ -1,9 +1,11 @@
 """Ingest uploads from the owner console as background jobs (`POST /api/v1/knowledge/ingest`).
 
-The uploaded files are saved to a temporary folder and loaded with `ingest.pipeline.run_ingest` in a
-worker thread, as drafts only (no publish: four-eyes still applies), acting as the uploader's knowledge
-actor (`guardrails.roles.to_actor`), so an owner can only draft items of their own units (谁录入谁负责).
-The job keeps its progress (stage, done, total) and, when finished, the report; jobs live in memory.
+The uploaded files are kept under `<uploads>/<job id>/<sanitised file name>` (`uploads` is
+`$QINGSONG_HOME/uploads`), so each draft's `source_path` names a file that exists, and loaded with
+`ingest.pipeline.run_ingest` in a worker thread, as drafts only (no publish: four-eyes still applies), acting
+as the uploader's knowledge actor (`guardrails.roles.to_actor`), so an owner can only draft items of their own
+units (谁录入谁负责). The job keeps its progress (stage, done, total) and, when finished, the report; jobs
+live in memory, the uploaded files on disk.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import re
 import secrets
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +29,8 @@ ALLOWED_SUFFIXES = (".md", ".json", ".jsonl", ".docx", ".pdf", ".html")
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # all files of one upload together
 MAX_FILES = 200
 KEEP_JOBS = 200
+UPLOADS_DIR = "uploads"  # under settings.home: uploads/<job id>/<file>
+MAX_NAME_CHARS = 80  # CJK names are 3 bytes a character in UTF-8; file systems allow 255 bytes
 _UNSAFE = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
 
 
@@ -57,9 +60,11 @@ class IngestJob:
 
 
 def safe_name(name: str, taken: set[str]) -> str:
-    """A plain file name for the temp folder (no directories), unique within the upload."""
+    """A plain file name for the upload folder (no directories, no leading dot), unique within the upload."""
     base = _UNSAFE.sub("_", Path(name.replace("\\", "/")).name).lstrip("._") or "upload"
     stem, suffix = Path(base).stem, Path(base).suffix
+    stem = stem[:MAX_NAME_CHARS] or "upload"
+    base = f"{stem}{suffix}"
     out, n = base, 1
     while out in taken:
         n += 1
@@ -82,8 +87,29 @@ def check_upload(files: list[tuple[str, bytes]]) -> None:
         raise InvalidInput(f"upload is {size / 1048576:.1f} MB, over the 10 MB limit; split it into several uploads")
 
 
+def keep_files(uploads: Path, job_id: str, files: list[tuple[str, bytes]]) -> tuple[Path, list[str]]:
+    """Write the uploaded files to a new folder `uploads/<job_id>/` under sanitised names; returns it and the names.
+
+    Nothing is left behind when a file cannot be written."""
+    folder = uploads / job_id
+    folder.mkdir(parents=True, exist_ok=False, mode=0o700)
+    taken: set[str] = set()
+    names: list[str] = []
+    try:
+        for name, data in files:
+            target = folder / safe_name(name, taken)
+            if target.parent != folder:  # safe_name keeps no directories; refuse rather than trust it blindly
+                raise InvalidInput(f"file name {name!r} is not a plain file name; rename the file and upload again")
+            target.write_bytes(data)
+            names.append(target.name)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder, names
+
+
 def report_public(report: IngestReport, folder: Path) -> dict[str, Any]:
-    """The ingest report with the temp folder stripped from sources and messages."""
+    """The ingest report with the upload folder stripped from sources and messages."""
     prefix = str(folder) + "/"
 
     def clean(text: str) -> str:
@@ -109,16 +135,13 @@ class IngestJobs:
         self._lock = threading.Lock()
         self._serial = threading.Lock()  # one ingest at a time: they write the same index
 
-    def start(self, kb: KnowledgeBase, actor: Actor, account_id: str, files: list[tuple[str, bytes]]) -> IngestJob:
+    def start(self, kb: KnowledgeBase, actor: Actor, account_id: str, files: list[tuple[str, bytes]],
+              uploads: Path) -> IngestJob:
+        """Check the upload, keep its files under `uploads/<job id>/` and ingest them in a worker thread."""
         check_upload(files)
-        folder = Path(tempfile.mkdtemp(prefix="qingsong-upload-"))
-        taken: set[str] = set()
-        names = []
-        for name, data in files:
-            safe = safe_name(name, taken)
-            (folder / safe).write_bytes(data)
-            names.append(safe)
-        job = IngestJob(id=f"ingest-{secrets.token_hex(8)}", account_id=account_id, files=names, total=len(names))
+        job_id = f"ingest-{secrets.token_hex(8)}"
+        folder, names = keep_files(uploads.resolve(), job_id, files)
+        job = IngestJob(id=job_id, account_id=account_id, files=names, total=len(names))
         with self._lock:
             self._jobs[job.id] = job
             for old in sorted(self._jobs.values(), key=lambda j: j.created_at)[:-KEEP_JOBS]:
@@ -142,7 +165,6 @@ class IngestJobs:
                 job.status, job.error = "failed", f"{type(exc).__name__}: {str(exc).replace(str(folder) + '/', '')}"
         finally:
             job.finished_at = time.time()
-            shutil.rmtree(folder, ignore_errors=True)
 
     def get(self, job_id: str) -> IngestJob | None:
         with self._lock:

@@ -337,3 +337,77 @@ class HitPublic(BaseModel):
     section: str = Field(description="Section of the item the passage comes from")
     score: float = Field(description="Fused retrieval score")
     text: str = Field(description="The passage")
+
+
+# -- chat: a session's turns with the review state of held answers ---------------------------------------
+class HeldReviewPublic(Public):
+    status: str = Field(description="pending, approved, edited or rejected (人工复核 of a held answer)")
+    text: str | None = Field(description="What the citizen may now see: the released (possibly edited) answer, "
+                                         "or the rejection notice; null while pending")
+    citations: list[dict[str, Any]] = Field(description="Knowledge versions the released answer rests on, "
+                                                        "each {item_id, version}; empty unless released")
+    decided_at: dt.datetime | None = Field(description="When the reviewer decided")
+
+
+class TurnRecordPublic(Public):
+    id: str = Field(description="Turn id")
+    idx: int = Field(description="Position of the turn in the session, from 1")
+    question: str = Field(description="The citizen's message, PII-redacted")
+    outcome: str = Field(description="Outcome of the turn, e.g. answered or held_for_review")
+    reply: str = Field(description="The reply given at the time (for a held answer: the interim message)")
+    result: dict[str, Any] = Field(description="The public turn result as returned by POST /api/v1/chat")
+    created_at: dt.datetime = Field(description="When the turn ran")
+    review: HeldReviewPublic | None = Field(description="For a held answer: its review state and released text; "
+                                                        "null for other turns")
+
+
+class SessionTurnsPublic(Public):
+    session_id: str = Field(description="The session")
+    turns: list[TurnRecordPublic] = Field(description="Turns of the session in order")
+
+
+# -- 线上人工帮办 -------------------------------------------------------------------------------------------
+class HandoffPublic(Public):
+    id: str = Field(description="Hand-off id")
+    session_id: str = Field(description="Chat session that was handed off")
+    turn_id: str = Field(description="Turn in which the assistant handed off (audit trace subject)")
+    reason: str = Field(description="citizen_request (转人工), unknown (助手无法回答) or emergency")
+    status: str = Field(description="open, accepted or closed")
+    conversation: list[dict[str, Any]] = Field(description="Redacted questions and replies up to the hand-off")
+    created_at: dt.datetime = Field(description="When the assistant handed off")
+    accepted_by: str | None = Field(description="Reviewer who accepted it (接手)")
+    accepted_at: dt.datetime | None = Field(description="When it was accepted")
+    accept_note: str | None = Field(description="Note given when accepting")
+    closed_by: str | None = Field(description="Who closed it (完成)")
+    closed_at: dt.datetime | None = Field(description="When it was closed")
+    close_note: str | None = Field(description="What was done for the citizen")
+
+
+class HandoffNoteIn(Public):
+    note: str = Field(default="", max_length=500, description="Note recorded in the audit log; required to close")
+
+
+# -- ratings: dispute review ---------------------------------------------------------------------------
+class TicketDetailPublic(TicketPublic):
+    dispute_kind: str | None = Field(default=None, description="误评 or 恶意差评, when disputed")
+    dispute_reason: str | None = Field(default=None, description="The owner unit's reason for the dispute")
+    disputed_by: str | None = Field(default=None, description="Who raised the dispute (may not review it)")
+    reviewer: str | None = Field(default=None, description="Reviewer who confirmed or rejected the dispute")
+    review_note: str | None = Field(default=None, description="The reviewer's note")
+
+
+class DisputeReviewIn(Public):
+    confirm: bool = Field(description="true: confirm the 误评/恶意差评 (ticket closed without a fix); "
+                                      "false: reject it (the owner unit must still resolve the ticket)")
+    note: str = Field(default="", max_length=500, description="Reviewer's note, recorded on the ticket")
+
+
+# -- audit: consistency proofs (RFC 6962 section 2.1.2) ---------------------------------------------------
+class ConsistencyPublic(Public):
+    first: int = Field(description="Tree size of the auditor's earlier checkpoint")
+    second: int = Field(description="Tree size of the current head")
+    first_root: str = Field(description="Root the log now gives for its first `first` events (hex); compare it "
+                                        "with the root in your own checkpoint, never trust it")
+    second_root: str = Field(description="Root of the current head (hex)")
+    proof: list[str] = Field(description="Consistency proof, hex, as in RFC 6962 section 2.1.2; check it with the "
+                                         "RFC 9162 section 2.1.4.2 algorithm against your checkpoint's root")

@@ -142,8 +142,12 @@ class Assistant:
     def turn(
         self, text: str, session_id: str | None = None, profile_id: str | None = None, principal_id: str | None = None
     ) -> TurnResult:
-        state = self._session(session_id, profile_id, principal_id)
-        return self.run(state, text, new_id("turn"))
+        if not session_id:
+            state = self._session(None, profile_id, principal_id)
+            return self.run(state, text, new_id("turn"))
+        with self.deps.store.session_lock(session_id):  # one turn at a time per session, across workers
+            state = self._session(session_id, profile_id, principal_id)
+            return self.run(state, text, new_id("turn"))
 
     def run(self, state: SessionState, text: str, turn_id: str) -> TurnResult:
         """Run one message against a given session state (`turn` loads it; `assistant.replay` restores it)."""

@@ -35,3 +35,23 @@ class ChatModelError(AssistantError):
     """The optional OpenAI-compatible chat model failed or answered something unusable."""
 
     code = "chat_model_error"
+
+
+class HandoffNotFoundError(AssistantError):
+    code = "not_found"
+
+
+class HandoffTransitionError(AssistantError):
+    """Accepting or closing a hand-off whose status does not allow it (or that someone else moved meanwhile)."""
+
+    code = "invalid_transition"
+
+
+class InvalidHandoffNoteError(AssistantError):
+    code = "invalid_handoff_note"
+
+
+class SessionBusyError(AssistantError):
+    """Another request changed the same session at the same moment (two workers, a double click)."""
+
+    code = "session_busy"

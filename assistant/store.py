@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from assistant.errors import SessionNotFoundError
+from assistant.errors import SessionBusyError, SessionNotFoundError
 from assistant.models import TurnResult
 from assistant.state import SessionState
 
@@ -94,6 +97,38 @@ def new_id(prefix: str) -> str:
 class AssistantStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}
+        self._locks_guard = threading.Lock()
+
+    @contextmanager
+    def session_lock(self, session_id: str) -> Iterator[None]:
+        """Serialise turns of one session: a thread lock in this process and, on PostgreSQL, an advisory
+        lock across workers, held on its own connection for the turn (rows are written on others). On
+        SQLite several processes are caught by the turn counter check in `save_turn` instead."""
+        with self._locks_guard:
+            lock, users = self._locks.get(session_id, (threading.Lock(), 0))
+            self._locks[session_id] = (lock, users + 1)
+        try:
+            with lock:
+                if self.engine.dialect.name != "postgresql":
+                    yield
+                    return
+                key = {"k": f"qingsong-session:{session_id}"}
+                with self.engine.connect() as conn:
+                    conn.execute(sa.text("SELECT pg_advisory_lock(hashtextextended(:k, 0))"), key)
+                    conn.commit()
+                    try:
+                        yield
+                    finally:
+                        conn.execute(sa.text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), key)
+                        conn.commit()
+        finally:
+            with self._locks_guard:
+                lock, users = self._locks[session_id]
+                if users <= 1:
+                    del self._locks[session_id]
+                else:
+                    self._locks[session_id] = (lock, users - 1)
 
     def create_schema(self) -> None:
         create_schema(self.engine)
@@ -121,10 +156,19 @@ class AssistantStore:
             exists = conn.execute(sa.select(sessions.c.id).where(sessions.c.id == state.session_id)).first()
             values = dict(profile_id=state.profile_id, principal_id=state.principal_id, phase=state.phase.value,
                           state=doc, turns=state.turns, updated_at=now)
+            busy = SessionBusyError(f"session {state.session_id!r} changed while this message was handled; "
+                                    "会话正在处理另一条消息，请稍后重试")
             if exists:
-                conn.execute(sessions.update().where(sessions.c.id == state.session_id).values(**values))
+                # Compare-and-set on the turn counter: a concurrent turn from another process loses cleanly.
+                res = conn.execute(sessions.update().where(
+                    sessions.c.id == state.session_id, sessions.c.turns == state.turns - 1).values(**values))
+                if res.rowcount != 1:
+                    raise busy
             else:
-                conn.execute(sessions.insert().values(id=state.session_id, created_at=now, **values))
+                try:  # the whole transaction rolls back on a clash; nothing of this turn is kept
+                    conn.execute(sessions.insert().values(id=state.session_id, created_at=now, **values))
+                except sa.exc.IntegrityError as exc:
+                    raise busy from exc
             conn.execute(turns.insert().values(
                 id=result.turn_id, session_id=state.session_id, idx=result.turn_index, question=question,
                 outcome=result.outcome.value, reply=result.reply, result=result.public(),
@@ -176,9 +220,23 @@ class AssistantStore:
                                                   status="open", conversation=conversation, created_at=_now()))
         return hid
 
-    def handoffs(self, session_id: str | None = None) -> list[dict[str, Any]]:
+    def handoffs(self, session_id: str | None = None, statuses: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         q = sa.select(handoffs).order_by(handoffs.c.created_at)
         if session_id:
             q = q.where(handoffs.c.session_id == session_id)
+        if statuses:
+            q = q.where(handoffs.c.status.in_(statuses))
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
+
+    def handoff(self, handoff_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(handoffs).where(handoffs.c.id == handoff_id)).first()
+        return dict(row._mapping) if row is not None else None
+
+    def move_handoff(self, handoff_id: str, expected: str, status: str) -> bool:
+        """Compare-and-set the hand-off's status; False when it was not `expected` (someone else moved it)."""
+        with self.engine.begin() as conn:
+            res = conn.execute(handoffs.update().where(handoffs.c.id == handoff_id, handoffs.c.status == expected)
+                               .values(status=status))
+        return res.rowcount == 1

@@ -72,6 +72,13 @@ class HeldAnswer(BaseModel):
     def released_text(self) -> str | None:
         return self.final_text if self.status in (HoldStatus.APPROVED, HoldStatus.EDITED) else None
 
+    @property
+    def citizen_text(self) -> str | None:
+        """What the citizen may now see: the released answer, the rejection notice, or None while pending."""
+        if self.status == HoldStatus.PENDING:
+            return None
+        return REJECTED_MESSAGE if self.status == HoldStatus.REJECTED else self.released_text
+
 
 def _held(r: Any) -> HeldAnswer:
     return HeldAnswer(
@@ -128,12 +135,16 @@ class HoldQueue:
             r = conn.execute(sa.select(held_answers).where(held_answers.c.turn_id == turn_id)).first()
         return _held(r) if r else None
 
+    def for_session(self, session_id: str) -> list[HeldAnswer]:
+        """Every held answer of one chat session, oldest first (the chat page polls these for release)."""
+        q = sa.select(held_answers).where(held_answers.c.session_id == session_id).order_by(held_answers.c.created_at)
+        with self.engine.connect() as conn:
+            return [_held(r) for r in conn.execute(q)]
+
     def released(self, turn_id: str) -> str | None:
         """The text the citizen may now see for a held turn: released answer, rejection notice, or None (pending)."""
         h = self.for_turn(turn_id)
-        if h is None or h.status == HoldStatus.PENDING:
-            return None
-        return h.released_text if h.status != HoldStatus.REJECTED else REJECTED_MESSAGE
+        return h.citizen_text if h is not None else None
 
     def approve(self, hold_id: str, reviewer: Principal) -> HeldAnswer:
         h = self._decide(hold_id, reviewer)

@@ -2,8 +2,8 @@
 calls `require` again on each decision, whatever a client says was approved (approval is not authorisation).
 
 Scopes: ANY (any resource), UNIT (owner role, resource's unit among the principal's units: 谁录入谁负责),
-SELF (the resource belongs to the principal: a citizen's own session, application, profile).
-Knowledge approval additionally refuses the author (four-eyes).
+SELF (the resource belongs to the principal: a citizen's own session, application, profile; the hand-off a
+reviewer accepted). Knowledge approval and dispute review additionally refuse the resource's author (four-eyes).
 """
 
 from __future__ import annotations
@@ -43,16 +43,20 @@ class Action(StrEnum):
     APPLICATION_RETURN = "application.return"
     REVIEW_QUEUE_READ = "review.read"
     REVIEW_DECIDE = "review.decide"  # release, edit or reject a held answer
-    HANDOFF_ACCEPT = "handoff.accept"  # 线上人工帮办
+    HANDOFF_READ = "handoff.read"  # the 线上人工帮办 queue
+    HANDOFF_ACCEPT = "handoff.accept"  # 线上人工帮办: take an open hand-off
+    HANDOFF_CLOSE = "handoff.close"  # finish a hand-off one has accepted, with a note
     AUDIT_READ = "audit.read"
     AUDIT_VERIFY = "audit.verify"
     AUDIT_EXPORT = "audit.export"
     AUDIT_CHECKPOINT = "audit.checkpoint"
+    AUDIT_CONSISTENCY = "audit.consistency"  # an auditor's consistency proof against a kept checkpoint
     USERS_READ = "users.read"
     USERS_MANAGE = "users.manage"
     RATINGS_CREATE = "ratings.create"  # 好差评
     RATINGS_READ = "ratings.read"
     RATINGS_RESOLVE = "ratings.resolve"  # rectification of a bad rating
+    RATINGS_DISPUTE_REVIEW = "ratings.dispute_review"  # confirm or reject a 误评/恶意差评 dispute
     POLICY_SIMULATE = "policy.simulate"  # 免申即享 eligibility simulation over profiles
     PERSONAL_DATA_ERASE = "personal_data.erase"
     SETTINGS_MANAGE = "settings.manage"
@@ -130,19 +134,28 @@ POLICY: dict[Action, dict[Role, Scope]] = {
     Action.APPLICATION_RETURN: {R: Scope.ANY, AD: Scope.ANY},
     Action.REVIEW_QUEUE_READ: {R: Scope.ANY, AU: Scope.ANY, AD: Scope.ANY},
     Action.REVIEW_DECIDE: {R: Scope.ANY, AD: Scope.ANY},
+    Action.HANDOFF_READ: {R: Scope.ANY, AU: Scope.ANY, AD: Scope.ANY},
     Action.HANDOFF_ACCEPT: {R: Scope.ANY, AD: Scope.ANY},
+    Action.HANDOFF_CLOSE: {R: Scope.SELF, AD: Scope.ANY},  # SELF: the hand-off belongs to who accepted it
     Action.AUDIT_READ: {AU: Scope.ANY, AD: Scope.ANY},
     Action.AUDIT_VERIFY: {AU: Scope.ANY, AD: Scope.ANY},
     Action.AUDIT_EXPORT: {AU: Scope.ANY, AD: Scope.ANY},
     Action.AUDIT_CHECKPOINT: {AU: Scope.ANY, AD: Scope.ANY},
+    Action.AUDIT_CONSISTENCY: {AU: Scope.ANY},  # auditors only: the operator (admin) is who they check
     Action.USERS_READ: {AU: Scope.ANY, AD: Scope.ANY},
     Action.USERS_MANAGE: {AD: Scope.ANY},
     Action.RATINGS_CREATE: {C: Scope.SELF},
     Action.RATINGS_READ: {OW: Scope.UNIT, R: Scope.ANY, AU: Scope.ANY, AD: Scope.ANY},
     Action.RATINGS_RESOLVE: {OW: Scope.UNIT, AD: Scope.ANY},
+    Action.RATINGS_DISPUTE_REVIEW: {R: Scope.ANY, AD: Scope.ANY},
     Action.POLICY_SIMULATE: {OW: Scope.UNIT, R: Scope.ANY, AD: Scope.ANY},
     Action.PERSONAL_DATA_ERASE: {AD: Scope.ANY},
     Action.SETTINGS_MANAGE: {AD: Scope.ANY},
+}
+# Actions the resource's author may not do themselves (four-eyes), with what authorship means for each.
+NOT_BY_AUTHOR: dict[Action, str] = {
+    Action.KNOWLEDGE_APPROVE: "wrote this version and may not approve it",
+    Action.RATINGS_DISPUTE_REVIEW: "raised this dispute and may not review it",
 }
 
 
@@ -168,8 +181,8 @@ def authorize(principal: Principal, action: Action, resource: Resource | None = 
         if res.owner is None or res.owner not in mine:
             return deny(f"{principal.account_id!r} may only {action.value!r} their own {res.kind or 'resource'}; "
                         f"this one belongs to {res.owner!r}", scope)
-    if action == Action.KNOWLEDGE_APPROVE and res.author is not None and res.author == principal.account_id:
-        return deny(f"four-eyes: {principal.account_id!r} wrote this version and may not approve it", scope)
+    if action in NOT_BY_AUTHOR and res.author is not None and res.author == principal.account_id:
+        return deny(f"four-eyes: {principal.account_id!r} {NOT_BY_AUTHOR[action]}", scope)
     return Decision(allowed=True, action=action, role=principal.role, scope=scope,
                     reason=f"role {principal.role.value!r} may {action.value!r} ({scope.value} scope)")
 

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.container import Container
 from api.deps import ContainerDep, CurrentPrincipal, LoggedIn
-from api.ingest_jobs import MAX_UPLOAD_BYTES
+from api.ingest_jobs import MAX_UPLOAD_BYTES, UPLOADS_DIR
 from api.schemas import (
     DecisionIn,
     DiffPublic,
@@ -187,7 +187,7 @@ async def ingest_upload(
             raise InvalidInput("upload is over the 10 MB limit; split it into several uploads")
         data.append((f.filename or "upload", chunk))
     job = await run_in_threadpool(container.ingest_jobs.start, container.kb, to_actor(principal),
-                                  principal.account_id, data)
+                                  principal.account_id, data, container.settings.home / UPLOADS_DIR)
     return job.public()
 
 

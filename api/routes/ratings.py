@@ -9,7 +9,16 @@ from fastapi import APIRouter, Query
 
 from api.deps import ContainerDep, CurrentPrincipal, LoggedIn, ServicesDep
 from api.routes.chat import session_owner
-from api.schemas import DisputeIn, Page, RatingIn, RatingPublic, ResolveIn, TicketPublic, page
+from api.schemas import (
+    DisputeIn,
+    DisputeReviewIn,
+    Page,
+    RatingIn,
+    RatingPublic,
+    ResolveIn,
+    TicketDetailPublic,
+    page,
+)
 from assistant.ratings import Ticket, TicketStatus
 from guardrails.errors import InvalidInput, NotFound
 from guardrails.roles import Action, Resource, require
@@ -22,7 +31,9 @@ Offset = Annotated[int, Query(ge=0, le=100000, description="Results to skip")]
 def ticket_public(t: Ticket) -> dict[str, Any]:
     return {"id": t.id, "rating_id": t.rating_id, "unit": t.unit, "status": t.status.value, "score": t.score,
             "due_on": t.due_on, "resolution_note": t.resolution_note, "reasons": [r.value for r in t.reasons],
-            "cited": [f"{c.item_id}@{c.version}" for c in t.cited], "overdue": t.overdue(dt.date.today())}
+            "cited": [f"{c.item_id}@{c.version}" for c in t.cited], "overdue": t.overdue(dt.date.today()),
+            "dispute_kind": t.dispute_kind.value if t.dispute_kind else None, "dispute_reason": t.dispute_reason,
+            "disputed_by": t.disputed_by, "reviewer": t.reviewer, "review_note": t.review_note}
 
 
 @router.post("/ratings", response_model=RatingPublic, status_code=201, summary="Rate an answer (turn) or a matter")
@@ -61,7 +72,7 @@ def rate(body: RatingIn, principal: CurrentPrincipal, container: ContainerDep, s
     return {"rating_id": out.rating.id, "tickets": [t.id for t in out.tickets], "units": units, "unit_names": names}
 
 
-@router.get("/tickets", response_model=Page[TicketPublic], summary="Rectification tickets (owners: their units)")
+@router.get("/tickets", response_model=Page[TicketDetailPublic], summary="Rectification tickets (owners: their units)")
 def tickets(principal: LoggedIn, services: ServicesDep, limit: Limit = 50, offset: Offset = 0,
             status: Annotated[TicketStatus | None, Query(description="Filter by status")] = None) -> dict[str, Any]:
     if principal.role.value == "owner":
@@ -75,7 +86,7 @@ def tickets(principal: LoggedIn, services: ServicesDep, limit: Limit = 50, offse
     return page([ticket_public(t) for t in found], limit, offset)
 
 
-@router.post("/tickets/{ticket_id}/resolve", response_model=TicketPublic, summary="Resolve with a knowledge version")
+@router.post("/tickets/{ticket_id}/resolve", response_model=TicketDetailPublic, summary="Resolve with a knowledge version")
 def resolve(ticket_id: str, body: ResolveIn, principal: LoggedIn, services: ServicesDep) -> dict[str, Any]:
     t = services.ratings.ticket(ticket_id)
     require(principal, Action.RATINGS_RESOLVE, Resource(kind="ticket", id=t.id, unit=t.unit))
@@ -83,11 +94,19 @@ def resolve(ticket_id: str, body: ResolveIn, principal: LoggedIn, services: Serv
                                                   body.note))
 
 
-@router.post("/tickets/{ticket_id}/dispute", response_model=TicketPublic, summary="Dispute a rating (误评/恶意差评)")
+@router.post("/tickets/{ticket_id}/dispute", response_model=TicketDetailPublic, summary="Dispute a rating (误评/恶意差评)")
 def dispute(ticket_id: str, body: DisputeIn, principal: LoggedIn, services: ServicesDep) -> dict[str, Any]:
     t = services.ratings.ticket(ticket_id)
     require(principal, Action.RATINGS_RESOLVE, Resource(kind="ticket", id=t.id, unit=t.unit))
     return ticket_public(services.ratings.dispute(t.id, t.unit, principal.account_id, body.kind, body.reason))
+
+
+@router.post("/tickets/{ticket_id}/dispute/review", response_model=TicketDetailPublic,
+             summary="Confirm (确认误评) or reject (驳回) a dispute; reviewers, never whoever raised it")
+def review_dispute(ticket_id: str, body: DisputeReviewIn, principal: LoggedIn, services: ServicesDep) -> dict[str, Any]:
+    t = services.ratings.ticket(ticket_id)
+    require(principal, Action.RATINGS_DISPUTE_REVIEW, Resource(kind="ticket", id=t.id, unit=t.unit, author=t.disputed_by))
+    return ticket_public(services.ratings.review_dispute(t.id, principal.account_id, body.confirm, body.note))
 
 
 @router.get("/enterprises/{enterprise_id}/policies", summary="免申即享: policies an enterprise qualifies for")

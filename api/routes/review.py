@@ -1,4 +1,4 @@
-"""Review queues: held answers (approve/edit/reject) and applications (approve/return)."""
+"""Review queues: held answers (approve/edit/reject), applications (approve/return), hand-offs (accept/close)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import ContainerDep, LoggedIn
-from api.schemas import ApplicationPublic, EditIn, HeldPublic, Page, ReasonIn, page
+from api.deps import ContainerDep, LoggedIn, ServicesDep
+from api.schemas import ApplicationPublic, EditIn, HandoffNoteIn, HandoffPublic, HeldPublic, Page, ReasonIn, page
+from assistant.handoffs import ACTIVE, Handoff, HandoffStatus
 from guardrails.applications import Application, ApplicationStatus
 from guardrails.review import HeldAnswer, HoldStatus
 from guardrails.roles import Action, Resource, require
@@ -92,3 +93,35 @@ def approve_application(app_id: str, principal: LoggedIn, container: ContainerDe
 def return_application(app_id: str, body: ReasonIn, principal: LoggedIn, container: ContainerDep) -> dict[str, Any]:
     require(principal, Action.APPLICATION_RETURN, _app_resource(container, app_id))
     return application_public(container.guardrails.applications.return_(app_id, principal, body.reason))
+
+
+# -- 线上人工帮办 -----------------------------------------------------------------------------------------
+def handoff_public(h: Handoff) -> dict[str, Any]:
+    return {"id": h.id, "session_id": h.session_id, "turn_id": h.turn_id, "reason": h.reason, "status": h.status.value,
+            "conversation": list(h.conversation), "created_at": h.created_at, "accepted_by": h.accepted_by,
+            "accepted_at": h.accepted_at, "accept_note": h.accept_note, "closed_by": h.closed_by,
+            "closed_at": h.closed_at, "close_note": h.close_note}
+
+
+@router.get("/handoffs", response_model=Page[HandoffPublic], summary="Hand-offs to a person (线上人工帮办), newest first")
+def list_handoffs(
+    principal: LoggedIn, services: ServicesDep, limit: Limit = 50, offset: Offset = 0,
+    status: Annotated[list[HandoffStatus] | None, Query(description="Statuses to list; default open and accepted")]
+    = None,
+) -> dict[str, Any]:
+    require(principal, Action.HANDOFF_READ, Resource(kind="handoff_queue"))
+    found = services.handoffs.list(principal, tuple(status or ACTIVE))
+    return page([handoff_public(h) for h in reversed(found)], limit, offset)  # newest first, like held answers
+
+
+@router.post("/handoffs/{handoff_id}/accept", response_model=HandoffPublic, summary="Accept a hand-off (接手)")
+def accept_handoff(handoff_id: str, body: HandoffNoteIn, principal: LoggedIn, services: ServicesDep) -> dict[str, Any]:
+    require(principal, Action.HANDOFF_ACCEPT, Resource(kind="handoff", id=handoff_id))
+    return handoff_public(services.handoffs.accept(handoff_id, principal, body.note))
+
+
+@router.post("/handoffs/{handoff_id}/close", response_model=HandoffPublic,
+             summary="Close an accepted hand-off with a note (完成); only whoever accepted it, or an admin")
+def close_handoff(handoff_id: str, body: HandoffNoteIn, principal: LoggedIn, services: ServicesDep) -> dict[str, Any]:
+    # The service checks handoff.close against the reviewer who accepted it (read from the audit log).
+    return handoff_public(services.handoffs.close(handoff_id, principal, body.note))

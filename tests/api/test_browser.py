@@ -136,9 +136,18 @@ def test_reviewer_releases_held_answer_and_auditor_sees_it_verified(open_as):
     reviewer = open_as("reviewer", "/review")
     held = reviewer.locator(f".item.held[data-turn='{turn}']")
     held.wait_for()
+    answer = held.locator("textarea.edit-text").input_value()
     shot(reviewer, "review-queue-390")
     held.locator("button.approve").click()
     reviewer.wait_for_function(f"!document.querySelector(\"[data-turn='{turn}']\")")
+
+    # The citizen's page polls its session and shows the released answer in place, without a reload.
+    released = citizen.locator(f".msg.bot.released[data-released-for='{turn}']")
+    released.wait_for(timeout=20_000)
+    assert "工作人员已复核" in released.inner_text() and answer in released.inner_text()
+    assert released.locator("a.cite").count() >= 1
+    assert last_bot(citizen).get_attribute("data-outcome") == "review_released"
+    shot(citizen, "citizen-released-390")
 
     auditor = open_as("auditor", f"/audit?turn={turn}")
     auditor.wait_for_selector("#verified")
@@ -148,7 +157,7 @@ def test_reviewer_releases_held_answer_and_auditor_sees_it_verified(open_as):
     shot(auditor, "audit-trace-390")
 
 
-def test_bad_rating_in_web_chat_shows_up_in_owner_console(open_as):
+def test_bad_rating_in_web_chat_shows_up_in_owner_console(open_as, live_server):
     citizen = open_as(None)
     send(citizen, "营业执照上的经营范围要变更怎么办")
     answer = last_bot(citizen)
@@ -171,3 +180,35 @@ def test_bad_rating_in_web_chat_shows_up_in_owner_console(open_as):
     row.locator(".t-note").fill("答复与现行办事指南一致，属误评")
     row.locator(".t-dispute").click()
     owner.wait_for_function(f"!document.querySelector(\".ticket[data-ticket='{ticket}']\")")
+
+    reviewer = open_as("reviewer", "/review")
+    dispute = reviewer.locator(f".item.dispute[data-ticket='{ticket}']")
+    dispute.wait_for()
+    assert "答复与现行办事指南一致" in dispute.inner_text()
+    dispute.locator(".dispute-note").fill("核实为误评")
+    dispute.locator("button.dispute-confirm").click()
+    reviewer.wait_for_function(f"!document.querySelector(\".dispute[data-ticket='{ticket}']\")")
+    assert live_server.container.guardrails.audit.latest("ratings.dispute_confirmed", ticket) is not None
+
+
+def test_reviewer_accepts_and_closes_a_handoff(open_as, live_server):
+    citizen = open_as(None)
+    send(citizen, "我要转人工")
+    assert last_bot(citizen).get_attribute("data-outcome") == "handed_off"
+    session = citizen.evaluate("sessionStorage.getItem('qs_session')")
+    handoff = next(h["id"] for h in live_server.container.assistant.deps.store.handoffs(session))
+
+    reviewer = open_as("reviewer", "/review")
+    item = reviewer.locator(f".item.handoff[data-handoff='{handoff}']")
+    item.wait_for()
+    assert "市民要求转人工" in item.inner_text() and "我要转人工" in item.inner_text()
+    item.locator("button.handoff-accept").click()
+    reviewer.wait_for_selector(f".item.handoff[data-handoff='{handoff}'][data-status='accepted']")
+    shot(reviewer, "review-handoff-390")
+    item.locator(".handoff-note").fill("已电话联系市民并解答")
+    item.locator("button.handoff-close").click()
+    reviewer.wait_for_function(f"!document.querySelector(\"[data-handoff='{handoff}']\")")
+    assert reviewer.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+    turn = live_server.container.assistant.deps.store.handoffs(session)[0]["turn_id"]
+    closed = live_server.container.guardrails.audit.latest("handoff.closed", turn)
+    assert closed is not None and closed.data["note"] == "已电话联系市民并解答"

@@ -1,13 +1,18 @@
 """Owner console ingest upload: POST /api/v1/knowledge/ingest runs a background job (drafts only, as the
-uploader), GET /api/v1/knowledge/ingest/{id} reports progress and, when finished, the report."""
+uploader), GET /api/v1/knowledge/ingest/{id} reports progress and, when finished, the report. The uploaded
+files are kept under $QINGSONG_HOME/uploads/<job id>/ so each draft's source_path exists."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from api.container import Container
+from api.ingest_jobs import MAX_NAME_CHARS, keep_files, safe_name
 from tests.api.conftest import auth
 
 GUIDE = """---
@@ -74,7 +79,7 @@ def test_upload_creates_drafts_of_my_unit_and_reports_rejections(client: TestCli
         ("mine.md", "guide-upload-mine", "create")]
     messages = {m["source"]: m["message"] for m in report["messages"]}
     assert "may not author items of unit 'sh-gjj'" in messages["other.md"]
-    assert "broken.md" in messages and "qingsong-upload-" not in str(report)
+    assert "broken.md" in messages and "/uploads/" not in str(report)  # the server's folders stay private
 
     item = client.get("/api/v1/knowledge/items/guide-upload-mine", headers=owner).json()
     assert (item["owner"], item["status"], item["current_version"]) == ("sj-scjgj", "draft", None)
@@ -100,3 +105,43 @@ def test_upload_limits(client: TestClient, tokens: dict[str, str]) -> None:
                       headers=owner)
     assert big.status_code in (413, 422) and big.json()["error"]["code"] in ("payload_too_large", "invalid_request")
     assert client.get("/api/v1/knowledge/ingest/ingest-404", headers=owner).status_code == 404
+
+
+def test_uploaded_file_is_kept_as_the_drafts_source(client: TestClient, tokens: dict[str, str],
+                                                     api_container: Container) -> None:
+    owner = auth(tokens["owner"])
+    body = GUIDE.format(id="guide-upload-kept", title="保留源文件测试", owner="sj-scjgj").encode()
+    started = client.post("/api/v1/knowledge/ingest", files=[("files", ("../../../etc/上传 指南.md", body, "text/markdown"))],
+                          headers=owner)
+    assert started.status_code == 202, started.text
+    job = wait(client, started.json()["id"], owner)
+    assert job["status"] == "finished" and job["files"] == ["上传_指南.md"], job
+    assert [o["source"] for o in job["report"]["outcomes"]] == ["上传_指南.md"]
+
+    source = Path(api_container.kb.store.get_item("guide-upload-kept").source_path or "")
+    folder = (api_container.settings.home / "uploads" / job["id"]).resolve()
+    assert source == folder / "上传_指南.md" and source.read_bytes() == body
+    assert [p.name for p in folder.iterdir()] == ["上传_指南.md"]  # nothing escaped the job's folder
+
+
+@pytest.mark.unit
+def test_safe_names_stay_inside_the_folder() -> None:
+    taken: set[str] = set()
+    assert safe_name("../../etc/passwd.md", taken) == "passwd.md"
+    assert safe_name("..\\..\\windows\\a b.md", taken) == "a_b.md"
+    assert safe_name(".hidden.md", taken) == "hidden.md"
+    assert safe_name("passwd.md", taken) == "passwd-2.md"
+    assert safe_name("..", taken) == "upload"
+    long = safe_name("长" * 300 + ".pdf", taken)
+    assert long == "长" * MAX_NAME_CHARS + ".pdf" and len(long.encode()) < 255
+
+
+@pytest.mark.unit
+def test_keep_files_writes_a_new_folder_per_job(tmp_path: Path) -> None:
+    folder, names = keep_files(tmp_path / "uploads", "ingest-1", [("a.md", b"A"), ("sub/a.md", b"B")])
+    assert folder == tmp_path / "uploads" / "ingest-1" and names == ["a.md", "a-2.md"]
+    assert (folder / "a.md").read_bytes() == b"A" and (folder / "a-2.md").read_bytes() == b"B"
+    assert folder.stat().st_mode & 0o777 == 0o700
+    with pytest.raises(FileExistsError):  # a job id is never reused: its files are not overwritten
+        keep_files(tmp_path / "uploads", "ingest-1", [("c.md", b"C")])
+    assert (folder / "a.md").read_bytes() == b"A"

@@ -53,6 +53,18 @@ def test_reject_tells_the_citizen_where_to_go(gr: Guardrails, reviewer: Principa
     assert gr.hold_queue.released("turn-1") == REJECTED_MESSAGE
 
 
+def test_a_sessions_holds_say_what_the_citizen_may_see(gr: Guardrails, reviewer: Principal) -> None:
+    first, second = held(gr, "turn-1"), held(gr, "turn-2")
+    gr.hold_queue.hold("turn-9", "sess-other", "别的会话", "hold.low_confidence@1")
+    assert [h.turn_id for h in gr.hold_queue.for_session("sess-1")] == ["turn-1", "turn-2"]
+    assert first.citizen_text is None  # pending: nothing to show yet
+    gr.hold_queue.approve(first.id, reviewer)
+    gr.hold_queue.reject(second.id, reviewer, "政策口径待确认")
+    shown = {h.turn_id: h.citizen_text for h in gr.hold_queue.for_session("sess-1")}
+    assert shown == {"turn-1": "低保审批时限为30个工作日。", "turn-2": REJECTED_MESSAGE}
+    assert gr.hold_queue.for_session("sess-none") == []
+
+
 def test_decisions_are_final(gr: Guardrails, reviewer: Principal) -> None:
     h = held(gr)
     gr.hold_queue.approve(h.id, reviewer)

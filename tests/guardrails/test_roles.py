@@ -12,40 +12,44 @@ from kb.errors import PermissionDeniedError
 from kb.runtime import KnowledgeBase
 
 # any = allowed on every resource; unit = only on its own unit's resources; self = only on its own
-# (session, application, profile); - = never.
+# (session, application, profile; the hand-off the reviewer accepted); - = never.
 MATRIX = """
-action               citizen  owner  reviewer  auditor  admin
-knowledge.read       any      any    any       any      any
-knowledge.draft      -        unit   -         -        any
-knowledge.submit     -        unit   -         -        any
-knowledge.approve    -        unit   -         -        any
-knowledge.publish    -        unit   -         -        any
-knowledge.retire     -        unit   -         -        any
-knowledge.tag        -        unit   -         -        any
-knowledge.ingest     -        -      -         -        any
-index.rebuild        -        -      -         -        any
-session.read         self     -      any       any      any
-session.write        self     -      -         -        -
-profile.read         self     -      -         -        -
-application.confirm  self     -      -         -        -
-application.read     self     -      any       any      any
-application.approve  -        -      any       -        any
-application.return   -        -      any       -        any
-review.read          -        -      any       any      any
-review.decide        -        -      any       -        any
-handoff.accept       -        -      any       -        any
-audit.read           -        -      -         any      any
-audit.verify         -        -      -         any      any
-audit.export         -        -      -         any      any
-audit.checkpoint     -        -      -         any      any
-users.read           -        -      -         any      any
-users.manage         -        -      -         -        any
-ratings.create       self     -      -         -        -
-ratings.read         -        unit   any       any      any
-ratings.resolve      -        unit   -         -        any
-policy.simulate      -        unit   any       -        any
-personal_data.erase  -        -      -         -        any
-settings.manage      -        -      -         -        any
+action                  citizen  owner    reviewer auditor  admin
+knowledge.read          any      any      any      any      any
+knowledge.draft         -        unit     -        -        any
+knowledge.submit        -        unit     -        -        any
+knowledge.approve       -        unit     -        -        any
+knowledge.publish       -        unit     -        -        any
+knowledge.retire        -        unit     -        -        any
+knowledge.tag           -        unit     -        -        any
+knowledge.ingest        -        -        -        -        any
+index.rebuild           -        -        -        -        any
+session.read            self     -        any      any      any
+session.write           self     -        -        -        -
+profile.read            self     -        -        -        -
+application.confirm     self     -        -        -        -
+application.read        self     -        any      any      any
+application.approve     -        -        any      -        any
+application.return      -        -        any      -        any
+review.read             -        -        any      any      any
+review.decide           -        -        any      -        any
+handoff.read            -        -        any      any      any
+handoff.accept          -        -        any      -        any
+handoff.close           -        -        self     -        any
+audit.read              -        -        -        any      any
+audit.verify            -        -        -        any      any
+audit.export            -        -        -        any      any
+audit.checkpoint        -        -        -        any      any
+audit.consistency       -        -        -        any      -
+users.read              -        -        -        any      any
+users.manage            -        -        -        -        any
+ratings.create          self     -        -        -        -
+ratings.read            -        unit     any      any      any
+ratings.resolve         -        unit     -        -        any
+ratings.dispute_review  -        -        any      -        any
+policy.simulate         -        unit     any      -        any
+personal_data.erase     -        -        -        -        any
+settings.manage         -        -        -        -        any
 """
 
 ROLES = [Role(r) for r in MATRIX.split("\n")[1].split()[1:]]
@@ -122,6 +126,27 @@ def test_four_eyes_owner_may_not_approve_own_version() -> None:
     assert not authorize(owner, Action.KNOWLEDGE_APPROVE, mine).allowed
     assert authorize(owner, Action.KNOWLEDGE_APPROVE, colleague).allowed
     assert not authorize(PRINCIPALS[Role.ADMIN], Action.KNOWLEDGE_APPROVE, Resource(author="ad-1")).allowed
+
+
+@pytest.mark.unit
+def test_dispute_review_refuses_whoever_raised_the_dispute() -> None:
+    reviewer, admin = PRINCIPALS[Role.REVIEWER], PRINCIPALS[Role.ADMIN]
+    raised_by_admin = Resource(kind="ticket", id="t-1", unit="sj-scjgj", author="ad-1")
+    refused = authorize(admin, Action.RATINGS_DISPUTE_REVIEW, raised_by_admin)
+    assert not refused.allowed and "raised this dispute" in refused.reason
+    assert authorize(reviewer, Action.RATINGS_DISPUTE_REVIEW, raised_by_admin).allowed
+    with pytest.raises(Forbidden, match="four-eyes: 'r-1' raised this dispute"):
+        require(reviewer, Action.RATINGS_DISPUTE_REVIEW, Resource(kind="ticket", author="r-1"))
+
+
+@pytest.mark.unit
+def test_only_the_accepting_reviewer_closes_a_handoff() -> None:
+    reviewer, admin = PRINCIPALS[Role.REVIEWER], PRINCIPALS[Role.ADMIN]
+    taken_by_me = Resource(kind="handoff", id="handoff-1", owner="r-1")
+    taken_by_other = Resource(kind="handoff", id="handoff-1", owner="r-2")
+    assert authorize(reviewer, Action.HANDOFF_CLOSE, taken_by_me).allowed
+    assert not authorize(reviewer, Action.HANDOFF_CLOSE, taken_by_other).allowed
+    assert authorize(admin, Action.HANDOFF_CLOSE, taken_by_other).allowed
 
 
 @pytest.mark.unit

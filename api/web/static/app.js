@@ -3,15 +3,17 @@
 const QS = {
   token() { return localStorage.getItem("qs_token") || ""; },
   setToken(t) { if (t) localStorage.setItem("qs_token", t); else localStorage.removeItem("qs_token"); },
+  // opts.quiet: no toast on failure (background polling handles its own errors).
   async api(path, opts = {}) {
-    const headers = Object.assign({"Content-Type": "application/json"}, opts.headers || {});
+    const {quiet, ...rest} = opts;
+    const headers = Object.assign({"Content-Type": "application/json"}, rest.headers || {});
     if (QS.token()) headers["Authorization"] = "Bearer " + QS.token();
-    const res = await fetch(path, Object.assign({}, opts, {headers, body: opts.body ? JSON.stringify(opts.body) : undefined}));
+    const res = await fetch(path, Object.assign({}, rest, {headers, body: rest.body ? JSON.stringify(rest.body) : undefined}));
     const type = res.headers.get("content-type") || "";
     const data = type.includes("json") ? await res.json() : await res.text();
     if (!res.ok) {
       const msg = data && data.error ? data.error.message : ("HTTP " + res.status);
-      QS.toast("出错了：" + msg);
+      if (!quiet) QS.toast("出错了：" + msg);
       throw new Error(msg);
     }
     return data;

@@ -65,10 +65,54 @@
     log.append(m); log.scrollTop = log.scrollHeight;
     return m;
   }
+  // 人工复核: a held answer is polled (every 3 s, for up to 5 minutes) until a reviewer releases or rejects it.
+  const POLL_MS = 3000, POLL_FOR_MS = 5 * 60 * 1000;
+  const waiting = new Map();  // turn id -> {since, node}
+  let pollTimer = null;
+  function awaitRelease(turnId, node) {
+    waiting.set(turnId, {since: Date.now(), node});
+    if (!pollTimer) pollTimer = setTimeout(pollReleases, POLL_MS);
+  }
+  function showRelease(turnId, review, node) {
+    node.dataset.review = review.status;
+    if (review.status === "rejected") {
+      const m = add("bot", review.text);
+      m.classList.add("released", "rejected");
+      m.dataset.outcome = "review_rejected"; m.dataset.releasedFor = turnId;
+      return;
+    }
+    const m = add("bot", review.text, review.citations);
+    m.classList.add("released");
+    m.prepend(QS.el("div", {class: "muted released-label"}, "工作人员已复核，答复如下："));
+    m.dataset.outcome = "review_released"; m.dataset.releasedFor = turnId;
+  }
+  async function pollReleases() {
+    pollTimer = null;
+    if (!sessionId || !waiting.size) return;
+    try {
+      const page = await QS.api(`/api/v1/sessions/${encodeURIComponent(sessionId)}/turns`, {quiet: true});
+      for (const t of page.turns) {
+        const w = waiting.get(t.id);
+        if (!w || !t.review || t.review.status === "pending") continue;
+        waiting.delete(t.id);
+        showRelease(t.id, t.review, w.node);
+      }
+    } catch (e) {
+      // a failed poll is retried until the deadline
+    }
+    for (const [id, w] of waiting) {
+      if (Date.now() - w.since < POLL_FOR_MS) continue;
+      waiting.delete(id);
+      w.node.append(QS.el("div", {class: "muted review-slow"}, "复核仍在进行中，请稍后刷新页面查看，或拨打 12345 政务服务便民热线咨询。"));
+    }
+    if (waiting.size) pollTimer = setTimeout(pollReleases, POLL_MS);
+  }
+
   function render(turn) {
     const m = add("bot", turn.reply, turn.citations);
     m.dataset.outcome = turn.outcome; m.dataset.turn = turn.turn_id;
     if (turn.outcome === "answered" && turn.turn_id) m.append(ratingBox("answer", turn.turn_id, "这个回答有帮助吗？"));
+    if (turn.outcome === "held_for_review" && turn.turn_id) awaitRelease(turn.turn_id, m);
     document.getElementById("matter").textContent = turn.matter ? `· ${turn.matter.bundle_name ? turn.matter.bundle_name + " 第" + turn.matter.step + "/" + turn.matter.steps + "项：" : ""}${turn.matter.name}` : "";
     choices.innerHTML = "";
     lastChoices = turn.choices || [];

@@ -1,9 +1,14 @@
-// Reviewer queue: held answers (approve/edit/reject) and applications (approve/return).
+// Reviewer queue: held answers (approve/edit/reject), applications (approve/return), hand-offs to a person
+// (accept/close) and disputed bad ratings (confirm/reject).
 "use strict";
 (async function () {
   const me = await QS.header("/review");
   const held = document.getElementById("held"), apps = document.getElementById("apps");
+  const handoffs = document.getElementById("handoffs"), disputes = document.getElementById("disputes");
   if (!["reviewer", "admin", "auditor"].includes(me.role)) { held.textContent = "请以复核员身份登录。"; return; }
+  const canAct = ["reviewer", "admin"].includes(me.role);
+  const HANDOFF_REASON = {citizen_request: "市民要求转人工", unknown: "助手无法回答", emergency: "紧急情况"};
+  const HANDOFF_STATUS = {open: "待接手", accepted: "处理中", closed: "已完成"};
   async function loadHeld() {
     const page = await QS.api("/api/v1/review/held?limit=50");
     held.innerHTML = "";
@@ -37,5 +42,54 @@
           reason, QS.el("button", {class: "danger", onclick: async () => { await QS.api(`/api/v1/review/applications/${a.id}/return`, {method: "POST", body: {reason: reason.value || "材料不全"}}); loadApps(); }}, "退回"))));
     }
   }
-  await Promise.all([loadHeld(), loadApps()]);
+  async function loadHandoffs() {
+    const page = await QS.api("/api/v1/review/handoffs?limit=50");
+    handoffs.innerHTML = "";
+    if (!page.items.length) handoffs.append(QS.el("p", {class: "muted", id: "handoffs-empty"}, "暂无转人工的会话。"));
+    for (const h of page.items) {
+      const talk = h.conversation.slice(-4).map((t) => `问：${t.question}\n答：${t.reply}`).join("\n");
+      const who = h.accepted_by ? ` · 接手人：${h.accepted_by}` : "";
+      const box = QS.el("div", {class: "item handoff", "data-handoff": h.id, "data-status": h.status},
+        QS.el("div", {class: "muted"}, `${h.id} · ${HANDOFF_REASON[h.reason] || h.reason} · `,
+          QS.el("span", {class: "status-tag"}, HANDOFF_STATUS[h.status] || h.status), who),
+        QS.el("pre", {class: "json"}, talk));
+      const mine = h.accepted_by === me.account_id || me.role === "admin";
+      if (canAct && (h.status === "open" || (h.status === "accepted" && mine))) {
+        const note = QS.el("input", {class: "handoff-note", maxlength: "500",
+          placeholder: h.status === "open" ? "接手备注（选填）" : "处理结果（必填）"});
+        const action = h.status === "open" ? "accept" : "close";
+        box.append(QS.el("div", {class: "row"}, note, QS.el("button", {class: "handoff-" + action, onclick: async () => {
+          if (action === "close" && !note.value.trim()) { QS.toast("请填写处理结果后再点完成。"); return; }
+          await QS.api(`/api/v1/review/handoffs/${h.id}/${action}`, {method: "POST", body: {note: note.value.trim()}});
+          QS.toast((action === "accept" ? "已接手 " : "已完成 ") + h.id); await loadHandoffs();
+        }}, action === "accept" ? "接手" : "完成")));
+      }
+      handoffs.append(box);
+    }
+  }
+  async function loadDisputes() {
+    const page = await QS.api("/api/v1/tickets?status=disputed&limit=50");
+    disputes.innerHTML = "";
+    if (!page.items.length) disputes.append(QS.el("p", {class: "muted", id: "disputes-empty"}, "暂无待复核的差评申诉。"));
+    for (const t of page.items) {
+      const box = QS.el("div", {class: "item dispute", "data-ticket": t.id},
+        QS.el("div", {class: "muted"}, `${t.id} · 责任单位 ${t.unit} · ${t.score}星 · ${t.reasons.join("、") || "无标签"}`),
+        QS.el("div", {}, `申诉（${t.dispute_kind || ""}）：${t.dispute_reason || ""}`),
+        QS.el("div", {class: "muted"}, `申诉人：${t.disputed_by || ""}`));
+      if (canAct && t.disputed_by === me.account_id) {
+        box.append(QS.el("p", {class: "muted"}, "这是您提出的申诉，需由其他复核员处理。"));
+      } else if (canAct) {
+        const note = QS.el("input", {class: "dispute-note", maxlength: "500", placeholder: "复核意见"});
+        const decide = (confirm) => async () => {
+          await QS.api(`/api/v1/tickets/${t.id}/dispute/review`, {method: "POST", body: {confirm, note: note.value.trim()}});
+          QS.toast((confirm ? "已确认误评 " : "已驳回申诉 ") + t.id); await loadDisputes();
+        };
+        box.append(QS.el("div", {class: "row"}, note,
+          QS.el("button", {class: "dispute-confirm", onclick: decide(true)}, "确认误评"),
+          QS.el("button", {class: "danger dispute-reject", onclick: decide(false)}, "驳回")));
+      }
+      disputes.append(box);
+    }
+  }
+  await Promise.all([loadHeld(), loadApps(), loadHandoffs(), loadDisputes()]);
 })();
