@@ -311,12 +311,55 @@ def audit_verify(
     else:
         status = "[green]OK[/green]" if report.ok else "[red]TAMPERING DETECTED[/red]"
         console.print(f"audit log {status}: {report.tree_size} events, root {report.root[:16]}…, "
-                      f"{report.checkpoints_checked} checkpoints checked (newest {report.newest_checkpoint}, "
+                      f"{report.checkpoints_checked} checkpoints checked ({report.consistency_checked} by "
+                      f"consistency proof; newest {report.newest_checkpoint}, "
                       f"{report.unsealed} events since), payloads {report.payloads_present} present / "
                       f"{report.payloads_forgotten} forgotten, {report.seconds:.2f} s")
         for p in report.problems:
             console.print(f"  [red]{p.kind.value}[/red] at {p.seq}: {p.detail}")
     if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("consistency")
+def audit_consistency(
+    checkpoint: Annotated[Path, typer.Option("--checkpoint", exists=True, dir_okay=False,
+                                             help="Your earlier checkpoint, kept outside the system.")],
+    pubkey: Annotated[Path | None, typer.Option("--pubkey", exists=True, dir_okay=False,
+                                                help="The log's public key (PEM) you exported earlier.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write the new signed head here, "
+                                                                        "to keep for next time.")] = None,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Prove the log still begins with what your checkpoint signed (RFC 6962 consistency); exit 1 on FAIL."""
+    from guardrails.signing import Checkpoint
+
+    g = _guardrails()
+    try:
+        _audit_reader(g, token, Action.AUDIT_CONSISTENCY)
+        old = Checkpoint.from_file(checkpoint)
+        result = g.audit.check_checkpoint(old, pubkey.read_text(encoding="utf-8") if pubkey else None)
+    except (GuardrailsError, ValueError) as exc:
+        _fail(exc)
+        return
+    if output is not None and result.ok and result.new is not None:
+        result.new.to_file(output)
+    if as_json:
+        _print_json(result.model_dump(mode="json"))
+    else:
+        if pubkey is None:
+            err.print("[yellow]no --pubkey: checked with the log's own key under keys/; pass the key you "
+                      "exported earlier (`qingsong audit pubkey`) to rule out a replaced key[/yellow]")
+        word = "[green]OK[/green]" if result.ok else "[red]FAIL[/red]"
+        console.print(f"{word}: {result.reason}", highlight=False)
+        if result.new is not None:
+            console.print(f"  kept: {old.tree_size} events, root {old.root[:16]}… ({old.ts}); "
+                          f"now: {result.new.tree_size} events, root {result.new.root[:16]}… (signed {result.new.ts})",
+                          highlight=False)
+        if output is not None and result.ok:
+            err.print(f"wrote the new signed head to {output}")
+    if not result.ok:
         raise typer.Exit(1)
 
 
@@ -353,15 +396,22 @@ def audit_show(turn_id: str, token: TokenOpt = None, as_json: JsonOpt = False) -
 
 
 @audit_app.command("replay")
-def audit_replay(turn_id: str, token: TokenOpt = None, as_json: JsonOpt = False) -> None:
-    """Re-run TURN_ID against its recorded knowledge versions and day; exit 0 if identical, 1 if not."""
+def audit_replay(
+    turn_id: str,
+    live: Annotated[bool, typer.Option("--live", help="Replay against today's knowledge instead of the "
+                                                      "versions live when the turn was answered.")] = False,
+    token: TokenOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-run TURN_ID against the knowledge of its time (or today's with --live); exit 0 if identical, 1 if not."""
     from assistant.replay import replay_turn
 
     container = build_container(Settings())
     g = container.guardrails
     try:
         _audit_reader(g, token, Action.AUDIT_READ)
-        report = replay_turn(container.assistant, g.audit, turn_id)
+        report = replay_turn(container.assistant, g.audit, turn_id, kb=container.kb,
+                             against="live" if live else "pinned")
     except (GuardrailsError, AssistantError) as exc:
         _fail(exc)
         return
@@ -369,12 +419,21 @@ def audit_replay(turn_id: str, token: TokenOpt = None, as_json: JsonOpt = False)
         _print_json(report.as_dict())
     else:
         verdict = "[green]IDENTICAL[/green]" if report.identical else "[red]DIFFERENT[/red]"
+        basis = ("against today's knowledge" if report.against == "live" else
+                 f"against the knowledge of {report.knowledge_at} ({report.pinned_versions} versions, "
+                 f"{report.pinned_chunks} chunks)")
         console.print(f"replay of turn {turn_id} (session {report.session_id}, turn {report.turn}, "
-                      f"as of {report.as_of}): {verdict}")
-        for c in report.knowledge_changes:
+                      f"as of {report.as_of}) {basis}: {verdict}")
+        used = [c for c in report.knowledge_changes if c.cited or c.retrieved]
+        for c in used:
             now = f"v{c.current_version}" if c.current_version is not None else "no longer live"
             console.print(f"  [yellow]knowledge changed since[/yellow]: {c.item_id} v{c.old_version} -> {now}"
-                          + (" (cited)" if c.cited else ""))
+                          + (" (cited)" if c.cited else " (retrieved)"))
+        if len(report.knowledge_changes) > len(used):
+            console.print(f"  {len(report.knowledge_changes) - len(used)} other items changed since "
+                          "(--json lists them)")
+        if report.reembedded:
+            console.print(f"  {report.reembedded} chunk texts were not in the embedding cache and were embedded again")
         for d in report.differences:
             console.print(f"  [red]{d}[/red]", markup=True, highlight=False)
         if report.reply_diff:

@@ -1,31 +1,47 @@
 """`qingsong audit replay TURN_ID`: re-run a recorded turn and say whether the answer is the same.
 
 Inputs: the turn's `turn.finalised` trace in the audit log (redacted question, the knowledge versions it
-retrieved, the day it was answered) and, from the assistant store, the session state the turn started
-from and the reply/citations it gave. The turn is re-run through the same pipeline in a dry run (nothing is
-persisted, audited, held or submitted), with the clock and retrieval pinned to the recorded day. The
-retriever serves only live versions, so a recorded version that is no longer live is reported as
-"knowledge changed since" (item, old version, current version) rather than silently replaced.
+retrieved, when it was answered) and, from the assistant store, the session state the turn started from and
+the reply/citations it gave. The turn is re-run through the same pipeline in a dry run (nothing is persisted,
+audited, held or submitted), with the clock pinned to the recorded day.
 
-Limits: the question is replayed as recorded, i.e. redacted, so a turn that consumed personal data (a
-phone number typed into a form) can differ; an optional LLM phrasing is not deterministic.
+By default (`against="pinned"`) it runs against the knowledge as it stood when the turn was answered: the
+versions live then (assistant.pinning: trace, audit log, `published_at`) are re-chunked from their immutable
+rows, scored with their cached embeddings and a BM25 index rebuilt over that corpus (kb.pinned), behind the
+project's own retriever; identification votes, pre-review quotes and policy matching read the same view. A
+pinned version that is missing or altered in the database makes replay refuse with the reason. With
+`against="live"` it runs against today's knowledge instead, i.e. "would we answer the same now?". Either way
+the report lists the knowledge that changed since.
+
+Limits: the question is replayed as recorded, i.e. redacted, so a turn that consumed personal data (a phone
+number typed into a form) can differ; an optional LLM phrasing is not deterministic; item metadata that is not
+versioned (owner, audience, tags, related items) and the matter catalogue are today's.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import difflib
 from types import SimpleNamespace
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from assistant.engine import Assistant
 from assistant.errors import AssistantError
+from assistant.pinning import Evidence, check_pins, gather_evidence
+from assistant.policy_match import PolicyMatchService
+from assistant.prereview import PreReviewer
 from assistant.state import SessionState
 from assistant.store import AssistantStore
-from kb.models import LiveVersion, SearchFilters, SearchHit
+from kb.errors import NotFoundError
+from kb.models import ItemVersion, LiveVersion, SearchFilters, SearchHit
+from kb.pinned import PinnedCorpus, corpus_at, pinned_retriever, versions_at
+from kb.runtime import KnowledgeBase
+
+Against = Literal["pinned", "live"]
 
 
 class ReplayError(AssistantError):
@@ -54,9 +70,10 @@ class Value(BaseModel):
 
 class KnowledgeChange(Value):
     item_id: str
-    old_version: int
+    old_version: int | None  # None: not live when the turn was answered (published since)
     current_version: int | None  # None: no longer live (retired or withdrawn)
     cited: bool
+    retrieved: bool = False
 
 
 class TurnOutcome(Value):
@@ -77,6 +94,12 @@ class ReplayReport(Value):
     differences: tuple[str, ...]
     reply_diff: str = ""
     knowledge_changes: tuple[KnowledgeChange, ...] = ()
+    against: Against = "pinned"
+    knowledge_at: str = ""  # the moment whose knowledge was used (the trace's timestamp), for "pinned"
+    pinned_versions: int = 0
+    pinned_chunks: int = 0
+    reembedded: int = 0  # pinned chunk texts missing from the embedding cache, embedded again
+    retrieval_identical: bool = True  # same chunks retrieved, in the same order (diagnostic only)
 
     def as_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -133,39 +156,41 @@ class _DryApplications:
         return SimpleNamespace(id=self.recorded.get("id") or "app-replay", status=status)
 
 
-class PinnedKnowledge:
-    """Knowledge search as of the recorded day; notes hits whose version differs from the recorded one."""
+class ReplayKnowledge:
+    """Knowledge search during a replay: over the pinned (or live) retriever, with searches that named no day
+    pinned to the day they originally ran on."""
 
-    def __init__(self, inner: Any, pins: dict[str, int], as_of: dt.date) -> None:
-        self.inner = inner
-        self.pins = pins
+    def __init__(self, source: Any, as_of: dt.date, fallback: Any) -> None:
+        self.source = source  # HybridRetriever over the pinned corpus, or the live KbKnowledge
         self.as_of = as_of
-        self.drift: dict[str, int] = {}
+        self.fallback = fallback
 
     def search(self, query: str, top_k: int = 10, filters: SearchFilters | None = None, method: Any = "hybrid",
                per_item: int | None = None) -> list[SearchHit]:
         f = filters or SearchFilters()
         if f.as_of is None:
             f = f.model_copy(update={"as_of": self.as_of})
-        hits = self.inner.search(query, top_k=top_k, filters=f, method=method, per_item=per_item)
-        for h in hits:
-            if h.item_id in self.pins and self.pins[h.item_id] != h.version:
-                self.drift[h.item_id] = h.version
-        return hits
+        return list(self.source.search(query, top_k=top_k, filters=f, method=method, per_item=per_item))
 
     def live(self) -> dict[str, LiveVersion]:
-        return self.inner.live()
+        return dict(self.source.live())
 
-    def __getattr__(self, name: str) -> Any:  # query_vector, related, ...
-        return getattr(self.inner, name)
+    def query_vector(self, query: str) -> Any:
+        return self.source.query_vector(query)
+
+    def __getattr__(self, name: str) -> Any:  # related, ...
+        return getattr(self.fallback, name)
 
 
 def _cites(items: Any) -> tuple[tuple[str, int], ...]:
     return tuple((str(c["item_id"]), int(c["version"])) for c in items or ())
 
 
-def replay_turn(assistant: Assistant, audit: AuditReader, turn_id: str) -> ReplayReport:
-    """Re-run TURN_ID in a dry run pinned to its recorded knowledge and day; compare reply, outcome, citations."""
+def replay_turn(
+    assistant: Assistant, audit: AuditReader, turn_id: str, *, kb: KnowledgeBase, against: Against = "pinned"
+) -> ReplayReport:
+    """Re-run TURN_ID in a dry run against the knowledge of its time (or today's); compare reply, outcome and
+    citations."""
     final = [e for e in audit.events(subject=turn_id) if e.event == "turn.finalised"]
     if not final:
         raise ReplayError(f"no 'turn.finalised' event for turn {turn_id!r}; check the id in the answer receipt")
@@ -190,22 +215,38 @@ def replay_turn(assistant: Assistant, audit: AuditReader, turn_id: str) -> Repla
     as_of = dt.date.fromisoformat(trace.get("today") or event.ts[:10])
     result = row["result"] or {}
     original = TurnOutcome(outcome=row["outcome"], reply=row["reply"], citations=_cites(result.get("citations")))
+    recorded = list(trace.get("retrieved", ()))
+    evidence = gather_evidence(event.ts, recorded, original.citations, audit)
+    day = evidence.at.astimezone().date()  # what dt.date.today() said when the turn ran (searches naming no day)
 
-    recorded = {(str(r["item_id"]), int(r["version"])) for r in trace.get("retrieved", ())}
-    cited = set(original.citations)
-    pins = dict(sorted(recorded | cited))
-    live = deps.knowledge.live()
-    changes = tuple(
-        KnowledgeChange(item_id=item, old_version=ver, current_version=live[item].version if item in live else None,
-                        cited=(item, ver) in cited)
-        for item, ver in sorted(recorded | cited)
-        if item not in live or live[item].version != ver
-    )
+    pinned: PinnedCorpus | None = None
+    reembedded = 0
+    replacements: dict[str, Any] = {}
+    if against == "pinned":
+        problems = check_pins(kb.store, evidence)
+        if problems:
+            raise ReplayError(
+                f"cannot replay turn {turn_id!r} against the knowledge of {event.ts}: " + "; ".join(problems)
+                + ". Restore those versions from a backup, or use --live to replay against today's knowledge")
+        try:
+            pinned = corpus_at(kb.store, evidence.at, evidence.retired_at, kb.writer.chunk_chars, evidence.pins)
+        except NotFoundError as exc:
+            raise ReplayError(f"cannot rebuild the knowledge of {event.ts} for turn {turn_id!r}: {exc}") from exc
+        retriever, reembedded = pinned_retriever(pinned, kb.store, kb.embedder, kb.retriever.config)
+        knowledge = ReplayKnowledge(retriever, day, deps.knowledge)
+        identifier = copy.copy(deps.identifier)
+        identifier.knowledge = knowledge  # knowledge votes from the pinned corpus too
+        replacements = dict(identifier=identifier, reviewer=PreReviewer(knowledge))
+        if isinstance(deps.policies, PolicyMatchService):
+            replacements["policies"] = PolicyMatchService(
+                pinned, deps.policies.profiles, deps.policies.notifications)  # type: ignore[arg-type]  # reads only
+    else:
+        knowledge = ReplayKnowledge(deps.knowledge, day, deps.knowledge)
 
-    knowledge = PinnedKnowledge(deps.knowledge, pins, as_of)
     dry = dataclasses.replace(
         deps, store=_DryStore(store, result.get("handoff_id")), audit=_NullAudit(), hold_queue=_NullHoldQueue(),
         applications=_DryApplications(result.get("application")), knowledge=knowledge, today=lambda: as_of,
+        **replacements,
     )
     rerun = Assistant(dry).run(state, str(trace.get("question", row["question"])), turn_id)
     replayed = TurnOutcome(outcome=rerun.outcome.value, reply=rerun.reply,
@@ -221,11 +262,39 @@ def replay_turn(assistant: Assistant, audit: AuditReader, turn_id: str) -> Repla
         differences.append(f"citations: {fmt(original.citations)} -> {fmt(replayed.citations)}")
     reply_diff = "" if original.reply == replayed.reply else "\n".join(difflib.unified_diff(
         original.reply.splitlines(), replayed.reply.splitlines(), "recorded", "replayed", lineterm=""))
+    then = pinned.versions if pinned is not None else _versions_then(kb, evidence)
     return ReplayReport(
         turn_id=turn_id, session_id=row["session_id"], turn=int(row["idx"]), as_of=as_of, question=original_question(row, trace),
         identical=not differences, original=original, replayed=replayed, differences=tuple(differences),
-        reply_diff=reply_diff, knowledge_changes=changes,
+        reply_diff=reply_diff, knowledge_changes=_changes(then, deps.knowledge.live(), recorded, original.citations),
+        against=against, knowledge_at=event.ts if pinned is not None else "",
+        pinned_versions=len(pinned.versions) if pinned else 0, pinned_chunks=len(pinned.chunks) if pinned else 0,
+        reembedded=reembedded,
+        retrieval_identical=[r["chunk_id"] for r in recorded] == [r.chunk_id for r in rerun.trace.retrieved],
     )
+
+
+def _versions_then(kb: KnowledgeBase, evidence: Evidence) -> dict[str, ItemVersion]:
+    """The versions live at the turn's time, for the change list of a live replay (missing pins are skipped)."""
+    try:
+        return versions_at(kb.store, evidence.at, evidence.retired_at, evidence.pins)
+    except NotFoundError:
+        return versions_at(kb.store, evidence.at, evidence.retired_at)
+
+
+def _changes(then: dict[str, ItemVersion], now: dict[str, LiveVersion], retrieved: list[dict[str, Any]],
+             cited: tuple[tuple[str, int], ...]) -> tuple[KnowledgeChange, ...]:
+    """Items whose live version differs between the turn's time and now; those the turn used come first."""
+    used = {str(r["item_id"]) for r in retrieved}
+    cites = {item for item, _ in cited}
+    out = []
+    for item in sorted(set(then) | set(now)):
+        old = then[item].number if item in then else None
+        cur = now[item].version if item in now else None
+        if old != cur:
+            out.append(KnowledgeChange(item_id=item, old_version=old, current_version=cur, cited=item in cites,
+                                       retrieved=item in used))
+    return tuple(sorted(out, key=lambda c: (not (c.cited or c.retrieved), c.item_id)))
 
 
 def original_question(row: dict[str, Any], trace: dict[str, Any]) -> str:

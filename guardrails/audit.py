@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.engine import Connection, Engine
 
 from guardrails import merkle
+from guardrails.consistency import ConsistencyCheck, ConsistencyProof, check_consistency
 from guardrails.errors import AuditError, InvalidInput
 from guardrails.pii import redact, redact_value
 from guardrails.signing import Checkpoint, Signer, load_public_key, signature_ok
@@ -106,6 +107,7 @@ class TamperKind(StrEnum):
     CHECKPOINT_MISMATCH = "checkpoint_mismatch"
     BAD_SIGNATURE = "bad_signature"
     CHAIN_BROKEN = "chain_broken"
+    PROOF_FAILED = "proof_failed"  # the events are fine but the stored Merkle nodes prove something else
 
 
 class Problem(BaseModel):
@@ -125,6 +127,7 @@ class VerifyReport(BaseModel):
     checkpoints_checked: int
     newest_checkpoint: int  # tree size of the newest valid checkpoint (0 if none)
     unsealed: int  # events after the newest valid checkpoint
+    consistency_checked: int = 0  # checkpoint files checked with a consistency proof (RFC 6962 2.1.2)
     payloads_present: int
     payloads_forgotten: int
     problems: tuple[Problem, ...]
@@ -328,6 +331,39 @@ class AuditLog:
             return Receipt(leaf_index=index, leaf_hash=lookup(0, index).hex(), tree_size=size,
                            root=merkle.subtree_root(0, size, lookup).hex(), proof=tuple(p.hex() for p in proof))
 
+    def consistency(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
+        """RFC 6962 consistency proof from the tree of `old_size` events to the current head (or `new_size`)."""
+        with self.engine.connect() as conn:
+            head = self._head(conn)[0]
+            size = head if new_size is None else new_size
+            if not 0 <= old_size <= size <= head:
+                raise InvalidInput(f"cannot prove sizes {old_size!r} -> {size!r} on a log of {head} events; "
+                                   f"the first size must be 0..{size} and the second at most {head}")
+            lookup = self._lookup(conn, {})
+            proof = merkle.consistency_proof(old_size, size, lookup)
+
+            def root_of(n: int) -> str:
+                return merkle.subtree_root(0, n, lookup).hex() if n else merkle.EMPTY_ROOT.hex()
+
+            return ConsistencyProof(first=old_size, second=size, first_root=root_of(old_size),
+                                    second_root=root_of(size), proof=tuple(p.hex() for p in proof))
+
+    def check_checkpoint(self, old: Checkpoint, public_key_pem: str | None = None) -> ConsistencyCheck:
+        """Sign the current head and prove it extends the auditor's `old` checkpoint. Pass the public key the
+        auditor exported earlier: the key under key_dir is the log's own word."""
+        public = load_public_key(public_key_pem) if public_key_pem else self.signer.public_key
+        new = self.checkpoint()
+        proof = self.consistency(old.tree_size, new.tree_size) if 0 <= old.tree_size <= new.tree_size else None
+        return check_consistency(old, new, proof, public)
+
+    def _stored_consistency(self, old_size: int, new_size: int) -> list[bytes] | None:
+        """The proof the store would give an auditor (from `audit_nodes`), or None if it cannot make one."""
+        try:
+            with self.engine.connect() as conn:
+                return merkle.consistency_proof(old_size, new_size, self._lookup(conn, {}))
+        except AuditError:
+            return None
+
     def events(
         self, since: dt.date | dt.datetime | str | None = None, subject: str | None = None, event: str | None = None,
         limit: int | None = None,
@@ -433,7 +469,7 @@ class AuditLog:
                 problems.append(Problem(kind=TamperKind.CHAIN_BROKEN, seq=rows[-1].seq,
                                         detail="the last event is not the one the head records"))
         public = load_public_key(public_key_pem) if public_key_pem else self.signer.public_key
-        newest = 0
+        newest = consistent = 0
         for source, cp in checkpoints:
             if not signature_ok(cp, public):
                 problems.append(Problem(kind=TamperKind.BAD_SIGNATURE, seq=cp.tree_size,
@@ -444,7 +480,13 @@ class AuditLog:
                                         detail=f"checkpoint ({source}) signed {cp.tree_size} events; "
                                                f"the log has {n}"))
                 continue
-            if roots.get(cp.tree_size) != cp.root:
+            if source != "database" and 0 < cp.tree_size < n:  # files kept outside: as an auditor would check
+                consistent += 1
+                problem = self._consistency_problem(source, cp, n, recomputed.root(), roots)
+                if problem is not None:
+                    problems.append(problem)
+                    continue
+            elif roots.get(cp.tree_size) != cp.root:
                 problems.append(Problem(kind=TamperKind.CHECKPOINT_MISMATCH, seq=cp.tree_size,
                                         detail=f"the first {cp.tree_size} events no longer hash to the root signed "
                                                f"in checkpoint ({source}): events were changed, added or removed"))
@@ -453,9 +495,29 @@ class AuditLog:
         root_hex = recomputed.root().hex()
         return VerifyReport(
             ok=not problems, tree_size=n, root=root_hex, checkpoints_checked=len(checkpoints),
-            newest_checkpoint=newest, unsealed=n - newest, payloads_present=present, payloads_forgotten=forgotten,
-            problems=tuple(problems), seconds=time.perf_counter() - t0,
+            newest_checkpoint=newest, unsealed=n - newest, consistency_checked=consistent,
+            payloads_present=present, payloads_forgotten=forgotten, problems=tuple(problems),
+            seconds=time.perf_counter() - t0,
         )
+
+    def _consistency_problem(
+        self, source: str, cp: Checkpoint, n: int, recomputed_root: bytes, roots: dict[int, str]
+    ) -> Problem | None:
+        """Check an older checkpoint with the consistency proof the store gives auditors, against the root
+        recomputed from the events; when it fails, the recomputed prefix root tells which side was changed."""
+        proof = self._stored_consistency(cp.tree_size, n)
+        if proof is not None and merkle.verify_consistency(cp.tree_size, n, bytes.fromhex(cp.root), recomputed_root,
+                                                           proof):
+            return None
+        if roots.get(cp.tree_size) != cp.root:
+            return Problem(kind=TamperKind.CHECKPOINT_MISMATCH, seq=cp.tree_size,
+                           detail=f"the log of {n} events is not consistent with checkpoint ({source}) of "
+                                  f"{cp.tree_size} events: its first {cp.tree_size} events no longer hash to the "
+                                  "signed root; history was rewritten (events changed, added or removed)")
+        return Problem(kind=TamperKind.PROOF_FAILED, seq=cp.tree_size,
+                       detail=f"the events still extend checkpoint ({source}), but the stored Merkle nodes "
+                              f"(audit_nodes) {'cannot give' if proof is None else 'give a wrong'} consistency "
+                              f"proof from {cp.tree_size} to {n}: receipts and proofs from them cannot be trusted")
 
     @staticmethod
     def _scan(

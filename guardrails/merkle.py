@@ -1,7 +1,8 @@
 """RFC 6962 Merkle tree hashing: leaf = SHA-256(0x00 || data), node = SHA-256(0x01 || left || right).
 
-Pure functions over hashes (bytes). `Frontier` computes the root of every prefix while streaming leaves, so
-verifying many checkpoints costs O(n) in total, not O(n) per checkpoint.
+Pure functions over hashes (bytes): roots, inclusion proofs (section 2.1.1) and consistency proofs (2.1.2).
+`Frontier` computes the root of every prefix while streaming leaves, so verifying many checkpoints costs O(n)
+in total, not O(n) per checkpoint.
 """
 
 from __future__ import annotations
@@ -125,3 +126,63 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
         fn >>= 1
         sn >>= 1
     return sn == 0 and r == expected_root
+
+
+def consistency_proof(old_size: int, new_size: int, node: NodeLookup) -> list[bytes]:
+    """PROOF(m, D[n]) of RFC 6962 section 2.1.2: the hashes that show D[0:m] is a prefix of D[0:n].
+
+    Empty when m == n or m == 0 (there is nothing to prove)."""
+    if not 0 <= old_size <= new_size:
+        raise ValueError(f"a consistency proof needs 0 <= old_size <= new_size, got {old_size} and {new_size}")
+    if old_size in (0, new_size):
+        return []
+    return _subproof(old_size, 0, new_size, True, node)
+
+
+def _subproof(m: int, start: int, end: int, whole: bool, node: NodeLookup) -> list[bytes]:
+    """SUBPROOF(m, D[start:end], b): `whole` is b, true while D[start:start+m] is the old tree itself."""
+    n = end - start
+    if m == n:
+        return [] if whole else [subtree_root(start, end, node)]
+    k = _split(n)
+    if m <= k:
+        return [*_subproof(m, start, start + k, whole, node), subtree_root(start + k, end, node)]
+    return [*_subproof(m - k, start + k, end, False, node), subtree_root(start, start + k, node)]
+
+
+def verify_consistency(
+    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+) -> bool:
+    """Check that the tree of `new_size` leaves with `new_root` extends the one of `old_size` with `old_root`
+    (RFC 9162 section 2.1.4.2). Equal sizes need equal roots and an empty proof; every tree extends the empty
+    one (whose root is SHA-256 of nothing)."""
+    if old_size < 0 or new_size < old_size:
+        return False
+    if old_size == new_size:
+        return not proof and old_root == new_root
+    if old_size == 0:
+        return not proof and old_root == EMPTY_ROOT
+    if not proof:  # step 1
+        return False
+    path = list(proof)
+    if old_size & (old_size - 1) == 0:  # step 2: the old tree is a complete subtree, its root is the start
+        path.insert(0, old_root)
+    fn, sn = old_size - 1, new_size - 1  # step 3
+    while fn & 1:  # step 4
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]  # step 5
+    for c in path[1:]:  # step 6
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while fn and not fn & 1:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == old_root and sr == new_root and sn == 0  # step 7

@@ -11,7 +11,7 @@ import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -19,7 +19,6 @@ from kb.embedders import Embedder
 from kb.index.keyword import Bm25Index
 from kb.index.vector import VectorIndex
 from kb.models import Chunk, Kind, LiveVersion, ScoreParts, SearchFilters, SearchHit
-from kb.store import SqlStore
 from kb.text import JiebaTokenizer
 
 log = logging.getLogger(__name__)
@@ -57,12 +56,22 @@ class RetrievalConfig:
     kind_weights: dict[Kind, float] = field(default_factory=lambda: dict(DEFAULT_KIND_WEIGHTS))
 
 
+class LiveCorpus(Protocol):
+    """What the retriever reads: the SQL store, or a view of the knowledge at a past moment (kb.pinned)."""
+
+    def generation(self) -> int: ...
+
+    def live_versions(self) -> dict[str, LiveVersion]: ...
+
+    def all_chunks(self) -> list[Chunk]: ...
+
+
 class HybridRetriever:
     """Searches the live knowledge. Per-process state is refreshed whenever the SQL generation moves."""
 
     def __init__(
         self,
-        store: SqlStore,
+        store: LiveCorpus,
         vectors: VectorIndex,
         embedder: Embedder,
         tokenizer: JiebaTokenizer,

@@ -1,4 +1,4 @@
-"""Audit: traces by turn id, receipts (inclusion proofs), verify, export."""
+"""Audit: traces by turn id, receipts (inclusion proofs), consistency proofs, verify, export."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
 from api.deps import ContainerDep, LoggedIn
-from api.schemas import EventPublic, Page, ReceiptPublic, TracePublic, VerifyPublic, page
+from api.schemas import ConsistencyPublic, EventPublic, Page, ReceiptPublic, TracePublic, VerifyPublic, page
 from guardrails.audit import AuditEvent, AuditLog
 from guardrails.errors import NotFound
 from guardrails.roles import Action, Resource, require
@@ -59,6 +59,19 @@ async def trace(turn_id: str, principal: LoggedIn, container: ContainerDep) -> d
 def receipt(seq: int, principal: LoggedIn, container: ContainerDep) -> dict[str, Any]:
     require(principal, Action.AUDIT_READ, Resource(kind="audit", id=str(seq)))
     return receipt_public(container.guardrails.audit, seq)
+
+
+@router.get("/consistency", response_model=ConsistencyPublic,
+            summary="Consistency proof from an earlier tree size to the current head (auditors only)")
+def consistency(
+    principal: LoggedIn, container: ContainerDep,
+    first: Annotated[int, Query(ge=0, le=2**53, description="Tree size of the checkpoint you kept")],
+) -> dict[str, Any]:
+    """Proves the current log still begins with the `first` events your checkpoint signed (RFC 6962 2.1.2)."""
+    require(principal, Action.AUDIT_CONSISTENCY, Resource(kind="audit"))
+    p = container.guardrails.audit.consistency(first)
+    return {"first": p.first, "second": p.second, "first_root": p.first_root, "second_root": p.second_root,
+            "proof": list(p.proof)}
 
 
 @router.post("/verify", response_model=VerifyPublic, summary="Verify the whole log")
