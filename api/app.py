@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -34,6 +35,16 @@ def create_app(container: Container, max_body: int = MAX_BODY) -> FastAPI:
     app.state.services = build_services(container)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=max_body, paths={knowledge.INGEST_PATH: MAX_UPLOAD_BYTES + 256 * 1024})
+
+    if container.settings.environment != "production":
+        pid = str(os.getpid())
+
+        @app.middleware("http")
+        async def worker_header(request: Request, call_next):  # type: ignore[no-untyped-def]
+            """Which worker process answered: lets tests and load runs check that every worker is current."""
+            response = await call_next(request)
+            response.headers["X-QingSong-Worker"] = pid
+            return response
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, object]:

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.cli_assistant import ask, chat, eval_dialogues, eval_matters, profiles_app
+from api.cli_db import db_app
 from api.cli_guardrails import audit_app, eval_guardrails, review_app, users_app
 from api.cli_policy import policy_app, ratings_app, report_app
 from api.container import Container, build_container, resolve_cli_actor
@@ -44,6 +45,7 @@ eval_app.command("dialogues")(eval_dialogues)
 app.add_typer(policy_app, name="policy", help="免申即享 policy matching and the 政策演算器 simulator.")
 app.add_typer(ratings_app, name="ratings", help="好差评 ratings and rectification tickets.")
 app.add_typer(report_app, name="report", help="Monthly reports with charts.")
+app.add_typer(db_app, name="db")
 
 console = Console()
 err = Console(stderr=True)
@@ -398,7 +400,11 @@ def serve(
     from api.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    c = _container(warm=False)
+    if workers > 1 and not Settings().chroma_url:
+        err.print("[red]错误 error:[/red] --workers > 1 needs a Chroma server (QINGSONG_CHROMA_URL=http://host:port): "
+                  "embedded Chroma keeps its index in one process. See docs/deploy.md.")
+        raise typer.Exit(2)
+    c = _container(warm=False)  # migrates the schema once here, before any worker starts
     if bootstrap and c.is_empty():
         err.print("首次启动：正在导入示例知识库… first start: ingesting the bundled sample knowledge base")
         with _progress() as bar:

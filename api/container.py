@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from api import db
 from api.ingest_jobs import IngestJobs
 from assistant.builder import build_assistant, load_samples
 from assistant.catalog import MatterRegistry
@@ -59,7 +60,7 @@ class Container:
 
 def build_container(settings: Settings | None = None, embedder: Embedder | None = None) -> Container:
     settings = settings or Settings()
-    kb = KnowledgeBase.build(settings, embedder=embedder)
+    kb = KnowledgeBase.build(settings, embedder=embedder, migrate=db.upgrade)  # Alembic, SQLite and PostgreSQL
     g = build_guardrails(kb.store.engine, settings.home / "keys", embedder=kb.embedder)
     kb.service.events = g.audit  # every draft, approval, publish and retirement is audited
     registry, profiles = load_samples(settings)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from sqlalchemy.engine import Engine
 
 from kb.embedders import Embedder, build_embedder
 from kb.events import EventSink, NullSink
@@ -32,11 +34,17 @@ class KnowledgeBase:
 
     @classmethod
     def build(
-        cls, settings: Settings, embedder: Embedder | None = None, events: EventSink | None = None
+        cls, settings: Settings, embedder: Embedder | None = None, events: EventSink | None = None,
+        migrate: Callable[[Engine], object] | None = None,
     ) -> KnowledgeBase:
+        """`migrate` brings the database schema up to date (the application passes Alembic's upgrade);
+        without it the knowledge tables are created directly, as library users and unit tests do."""
         settings.home.mkdir(parents=True, exist_ok=True)
         store = SqlStore.from_url(settings.db_url)
-        store.create_schema()
+        if migrate is not None:
+            migrate(store.engine)
+        else:
+            store.create_schema()
         vectors = ChromaVectorIndex(path=settings.chroma_path, url=settings.chroma_url, collection=settings.collection)
         emb = embedder or build_embedder(settings.embedder, settings.st_model_path)
         tokenizer = JiebaTokenizer()

@@ -128,7 +128,9 @@ def create_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    # A server database: each API worker runs up to ~40 request threads (and a turn holds one extra
+    # connection for its session lock), so allow bursts beyond the steady pool.
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=40, pool_timeout=60)
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -189,7 +191,15 @@ class SqlStore:
         return cls(create_engine(url))
 
     def create_schema(self) -> None:
+        """Create the tables and seed the generation row (concurrent publishes lock it; the migration seeds it
+        too). Idempotent."""
         metadata.create_all(self.engine)
+        try:
+            with self.tx() as conn:
+                if conn.execute(sa.select(meta.c.key).where(meta.c.key == "generation")).first() is None:
+                    conn.execute(meta.insert().values(key="generation", value="0"))
+        except sa.exc.IntegrityError:  # another process seeded it first
+            pass
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:
@@ -422,7 +432,9 @@ class SqlStore:
         if conn is None:
             with self.tx() as c:
                 return self.bump_generation(c)
-        row = conn.execute(sa.select(meta.c.value).where(meta.c.key == "generation")).first()
+        # Row lock: two publishes in different processes must not both write N+1 (a worker that refreshed
+        # between them would keep a snapshot missing the second). SQLite's write lock does the same.
+        row = conn.execute(sa.select(meta.c.value).where(meta.c.key == "generation").with_for_update()).first()
         value = int(row.value) + 1 if row else 1
         self.set_meta("generation", str(value), conn)
         return value

@@ -20,6 +20,7 @@ from kb.lifecycle import ItemDraft
 from kb.models import Actor, Audience, Kind, Level, Section, VersionContent
 from kb.runtime import KnowledgeBase, load_units
 from kb.settings import PROJECT_ROOT, Settings
+from tests.backends import Backend, provide
 
 SAMPLES = PROJECT_ROOT / "samples"
 _real_connect = socket.socket.connect
@@ -52,6 +53,21 @@ def make_settings(home: Path, **overrides: object) -> Settings:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "home")
+
+
+@pytest.fixture(params=["embedded", "server"])
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """Each storage backend in turn: SQLite + embedded Chroma, then PostgreSQL + Chroma server (skips with a
+    hint when those are not running; see tests/backends.py)."""
+    with provide(request.param) as b:
+        yield b
+
+
+@pytest.fixture
+def backend_settings(tmp_path: Path, backend: Backend) -> Settings:
+    """Settings on the current backend; suites that must behave the same on both use this as `settings`."""
+    return make_settings(tmp_path / "home", database_url=backend.database_url, chroma_url=backend.chroma_url,
+                         collection=backend.collection)
 
 
 @pytest.fixture

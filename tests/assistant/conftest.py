@@ -10,6 +10,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from assistant.builder import build_assistant, load_samples
 from assistant.engine import Assistant
@@ -19,9 +20,11 @@ from kb.store import create_engine
 SAMPLE_TODAY = dt.date(2026, 11, 27)
 
 
-def make_assistant(container: object, home: Path, **kw: object) -> Assistant:
+def make_assistant(container: object, home: Path, engine: Engine | None = None, **kw: object) -> Assistant:
+    """An assistant over a (read-only) sample container, with its own session/audit store: a SQLite file in
+    `home` unless `engine` is given (e.g. a PostgreSQL database from the `backend` fixture)."""
     c = container
-    engine = create_engine(f"sqlite:///{home / 'assistant.db'}")
+    engine = engine or create_engine(f"sqlite:///{home / 'assistant.db'}")
     g = build_guardrails(engine, home / "keys")
     registry, profiles = load_samples(c.settings)  # type: ignore[attr-defined]
     return build_assistant(c.kb, g, registry, profiles, c.settings, today=lambda: SAMPLE_TODAY,  # type: ignore[attr-defined]

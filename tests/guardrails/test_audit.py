@@ -1,11 +1,11 @@
 """Audit log: receipts, checkpoints, export, forget, concurrency, and every kind of tampering done with raw
-SQL against the real SQLite file (the attacker has the database, not the signing key)."""
+SQL against the real database (the attacker has the database, not the signing key). Runs on both backends:
+the SQLite file and a PostgreSQL database (tests/backends.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -20,6 +20,8 @@ from guardrails.errors import InvalidInput
 from guardrails.signing import Checkpoint
 from guardrails.tables import create_schema
 from kb.settings import PROJECT_ROOT
+from kb.store import create_engine
+from tests.backends import Backend, RawDb
 
 pytestmark = pytest.mark.integration
 
@@ -30,19 +32,26 @@ def fill(audit: AuditLog, n: int = 20) -> None:
                      data_subject=f"citizen-{i % 3}")
 
 
-def sql(db: Path, statement: str, *params: object) -> None:
-    con = sqlite3.connect(db)
-    con.execute(statement, params)
-    con.commit()
-    con.close()
+@pytest.fixture
+def engine(backend: Backend, db_path: Path) -> Engine:
+    """Overrides the guardrails conftest: the audit suite runs on each backend."""
+    e = create_engine(backend.database_url or f"sqlite:///{db_path}")
+    create_schema(e)
+    return e
 
 
-def rows(db: Path) -> list[tuple]:
-    con = sqlite3.connect(db)
-    out = con.execute("SELECT seq, ts, event, actor, subject, payload_hash, prev_hash, leaf_hash "
-                      "FROM audit_events ORDER BY seq").fetchall()
-    con.close()
-    return out
+@pytest.fixture
+def db(engine: Engine) -> RawDb:
+    return RawDb(engine)
+
+
+def sql(db: RawDb, statement: str, *params: object) -> None:
+    db.execute(statement, *params)
+
+
+def rows(db: RawDb) -> list[tuple]:
+    return db.fetchall("SELECT seq, ts, event, actor, subject, payload_hash, prev_hash, leaf_hash "
+                       "FROM audit_events ORDER BY seq")
 
 
 def forge(prev: str, seq_ts: str = "2030-01-01T00:00:00.000000Z", actor: str = "mallory") -> tuple:
@@ -63,124 +72,121 @@ def test_untouched_log_verifies_and_receipts_check(audit: AuditLog) -> None:
     assert report.ok and report.tree_size == 13 and report.newest_checkpoint == 8 and report.unsealed == 5
 
 
-def test_edited_event_is_detected(audit: AuditLog, db_path: Path) -> None:
+def test_edited_event_is_detected(audit: AuditLog, db: RawDb) -> None:
     fill(audit)
-    sql(db_path, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 5")
+    sql(db, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 5")
     report = audit.verify()
     assert not report.ok and TamperKind.EDITED in report.kinds
     assert any(p.seq == 5 for p in report.problems if p.kind == TamperKind.EDITED)
 
 
-def test_rewritten_history_with_recomputed_hashes_is_caught_by_the_signed_checkpoint(audit: AuditLog, db_path: Path) -> None:
+def test_rewritten_history_with_recomputed_hashes_is_caught_by_the_signed_checkpoint(audit: AuditLog, db: RawDb) -> None:
     """The attacker edits event 3 and recomputes every leaf, the chain and the head: only the signature
     (which they cannot forge) gives it away."""
     fill(audit)
-    con = sqlite3.connect(db_path)
     prev = GENESIS
-    for seq, ts, event, actor, subject, ph, _prev, _leaf in rows(db_path):
+    for seq, ts, event, actor, subject, ph, _prev, _leaf in rows(db):
         if seq == 3:
             actor = "mallory"
         leaf = merkle.leaf_hash(leaf_bytes(ts, event, actor, subject, ph, prev)).hex()
-        con.execute("UPDATE audit_events SET actor=?, prev_hash=?, leaf_hash=? WHERE seq=?", (actor, prev, leaf, seq))
+        sql(db, "UPDATE audit_events SET actor=?, prev_hash=?, leaf_hash=? WHERE seq=?", actor, prev, leaf, seq)
         prev = leaf
-    con.execute("UPDATE audit_head SET last_hash=? WHERE id=1", (prev,))
-    con.commit()
-    con.close()
+    sql(db, "UPDATE audit_head SET last_hash=? WHERE id=1", prev)
     report = audit.verify()
     assert not report.ok
     assert report.kinds == {TamperKind.CHECKPOINT_MISMATCH}
 
 
-def test_edited_payload_is_detected(audit: AuditLog, db_path: Path) -> None:
+def test_edited_payload_is_detected(audit: AuditLog, db: RawDb) -> None:
     fill(audit)
-    sql(db_path, "UPDATE audit_payloads SET body = '{\"i\":99}' WHERE subject = 'turn-4'")
+    sql(db, "UPDATE audit_payloads SET body = '{\"i\":99}' WHERE subject = 'turn-4'")
     report = audit.verify()
     assert not report.ok and report.kinds == {TamperKind.PAYLOAD_EDITED}
 
 
-def test_deleted_event_is_detected(audit: AuditLog, db_path: Path) -> None:
+def test_deleted_event_is_detected(audit: AuditLog, db: RawDb) -> None:
     fill(audit)
-    sql(db_path, "DELETE FROM audit_events WHERE seq = 7")
+    sql(db, "DELETE FROM audit_events WHERE seq = 7")
     report = audit.verify()
     assert not report.ok and TamperKind.DELETED in report.kinds
     assert any(p.kind == TamperKind.DELETED and p.seq == 7 for p in report.problems)
 
 
-def test_deleted_and_renumbered_is_detected(audit: AuditLog, db_path: Path) -> None:
+def test_deleted_and_renumbered_is_detected(audit: AuditLog, db: RawDb) -> None:
     fill(audit)
-    sql(db_path, "DELETE FROM audit_events WHERE seq = 7")
+    sql(db, "DELETE FROM audit_events WHERE seq = 7")
     for seq in range(8, 20):
-        sql(db_path, "UPDATE audit_events SET seq = ? WHERE seq = ?", seq - 1, seq)
+        sql(db, "UPDATE audit_events SET seq = ? WHERE seq = ?", seq - 1, seq)
     report = audit.verify()
     assert not report.ok and TamperKind.DELETED in report.kinds
 
 
-def test_inserted_event_is_detected(audit: AuditLog, db_path: Path) -> None:
+def test_inserted_event_is_detected(audit: AuditLog, db: RawDb) -> None:
     """A forged event slipped in after event 9, chained to it, later events renumbered."""
     fill(audit)
     for seq in range(19, 9, -1):
-        sql(db_path, "UPDATE audit_events SET seq = ? WHERE seq = ?", seq + 1, seq)
-    prev = rows(db_path)[9][7]
-    sql(db_path, "INSERT INTO audit_events (seq, ts, event, actor, subject, payload_hash, prev_hash, leaf_hash) "
+        sql(db, "UPDATE audit_events SET seq = ? WHERE seq = ?", seq + 1, seq)
+    prev = rows(db)[9][7]
+    sql(db, "INSERT INTO audit_events (seq, ts, event, actor, subject, payload_hash, prev_hash, leaf_hash) "
                  "VALUES (10, ?, ?, ?, ?, ?, ?, ?)", *forge(prev))
     report = audit.verify()
     assert not report.ok and TamperKind.INSERTED in report.kinds
     assert any(p.kind == TamperKind.INSERTED and p.seq == 10 for p in report.problems)
 
 
-def test_event_appended_around_the_log_is_detected(audit: AuditLog, db_path: Path) -> None:
+def test_event_appended_around_the_log_is_detected(audit: AuditLog, db: RawDb) -> None:
     fill(audit)
-    last = rows(db_path)[-1][7]
-    sql(db_path, "INSERT INTO audit_events (seq, ts, event, actor, subject, payload_hash, prev_hash, leaf_hash) "
+    last = rows(db)[-1][7]
+    sql(db, "INSERT INTO audit_events (seq, ts, event, actor, subject, payload_hash, prev_hash, leaf_hash) "
                  "VALUES (20, ?, ?, ?, ?, ?, ?, ?)", *forge(last))
     report = audit.verify()
     assert not report.ok and TamperKind.INSERTED in report.kinds
 
 
-def test_reordered_events_are_detected(audit: AuditLog, db_path: Path) -> None:
+def test_reordered_events_are_detected(audit: AuditLog, db: RawDb) -> None:
     fill(audit)
-    sql(db_path, "UPDATE audit_events SET seq = -1 WHERE seq = 3")
-    sql(db_path, "UPDATE audit_events SET seq = 3 WHERE seq = 4")
-    sql(db_path, "UPDATE audit_events SET seq = 4 WHERE seq = -1")
+    sql(db, "UPDATE audit_events SET seq = -1 WHERE seq = 3")
+    sql(db, "UPDATE audit_events SET seq = 3 WHERE seq = 4")
+    sql(db, "UPDATE audit_events SET seq = 4 WHERE seq = -1")
     report = audit.verify()
     assert not report.ok and TamperKind.REORDERED in report.kinds
     assert TamperKind.EDITED not in report.kinds  # the rows themselves are intact, only their order changed
 
 
-def test_truncated_log_is_detected(audit: AuditLog, db_path: Path) -> None:
+def test_truncated_log_is_detected(audit: AuditLog, db: RawDb) -> None:
     fill(audit)
-    sql(db_path, "DELETE FROM audit_events WHERE seq >= 15")
+    sql(db, "DELETE FROM audit_events WHERE seq >= 15")
     report = audit.verify()
     assert not report.ok and TamperKind.TRUNCATED in report.kinds
 
 
-def test_truncation_with_head_and_checkpoints_covered_up_is_caught_by_the_witness(audit: AuditLog, db_path: Path) -> None:
+def test_truncation_with_head_and_checkpoints_covered_up_is_caught_by_the_witness(audit: AuditLog, db: RawDb) -> None:
     fill(audit)
-    tail = rows(db_path)[11]
-    sql(db_path, "DELETE FROM audit_events WHERE seq >= 12")
-    sql(db_path, "DELETE FROM audit_checkpoints")
-    sql(db_path, "UPDATE audit_head SET size = 12, last_hash = ? WHERE id = 1", tail[7])
+    tail = rows(db)[11]
+    sql(db, "DELETE FROM audit_events WHERE seq >= 12")
+    sql(db, "DELETE FROM audit_checkpoints")
+    sql(db, "UPDATE audit_head SET size = 12, last_hash = ? WHERE id = 1", tail[7])
     report = audit.verify()
     assert not report.ok and report.kinds == {TamperKind.TRUNCATED}
 
 
-def test_truncation_caught_by_an_external_checkpoint_file(audit: AuditLog, db_path: Path, tmp_path: Path) -> None:
+def test_truncation_caught_by_an_external_checkpoint_file(audit: AuditLog, db: RawDb, tmp_path: Path) -> None:
     """Everything local covered up (database and witness file): the auditor's own checkpoint still catches it."""
     fill(audit)
     kept = tmp_path / "auditor" / "cp.json"
     kept.parent.mkdir()
     audit.write_checkpoint(kept)
-    tail = rows(db_path)[11]
-    sql(db_path, "DELETE FROM audit_events WHERE seq >= 12")
-    sql(db_path, "DELETE FROM audit_checkpoints")
-    sql(db_path, "UPDATE audit_head SET size = 12, last_hash = ? WHERE id = 1", tail[7])
+    tail = rows(db)[11]
+    sql(db, "DELETE FROM audit_events WHERE seq >= 12")
+    sql(db, "DELETE FROM audit_checkpoints")
+    sql(db, "UPDATE audit_head SET size = 12, last_hash = ? WHERE id = 1", tail[7])
     (audit.key_dir / WITNESS_NAME).unlink()
     assert audit.verify().ok  # nothing local is left to notice
     report = audit.verify(checkpoint=kept, public_key_pem=audit.public_key_pem())
     assert not report.ok and report.kinds == {TamperKind.TRUNCATED}
 
 
-def test_forged_checkpoint_signature_is_detected(audit: AuditLog, db_path: Path, tmp_path: Path) -> None:
+def test_forged_checkpoint_signature_is_detected(audit: AuditLog, db: RawDb, tmp_path: Path) -> None:
     fill(audit)
     cp = audit.checkpoint()
     forged = cp.model_copy(update={"root": "ab" * 32})
@@ -256,9 +262,10 @@ for i in range(20):
 """
 
 
-def test_appends_from_processes_are_serialised(engine: Engine, db_path: Path, tmp_path: Path) -> None:
+def test_appends_from_processes_are_serialised(engine: Engine, db: RawDb, tmp_path: Path) -> None:
+    """Several processes (API workers) append at once: no lost or duplicated events, the tree verifies."""
     create_schema(engine)
-    procs = [subprocess.Popen([sys.executable, "-c", CHILD, f"sqlite:///{db_path}", str(tmp_path / "keys"), str(k)],
+    procs = [subprocess.Popen([sys.executable, "-c", CHILD, db.url, str(tmp_path / "keys"), str(k)],
                               cwd=PROJECT_ROOT) for k in range(3)]
     assert [p.wait(60) for p in procs] == [0, 0, 0]
     report = AuditLog(engine, tmp_path / "keys").verify()
