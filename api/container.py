@@ -66,7 +66,8 @@ def build_container(settings: Settings | None = None, embedder: Embedder | None 
     registry, profiles = load_samples(settings)
     policies = build_policy_matching(kb.store, settings.samples_dir / "profiles", events=g.audit)
     assistant = build_assistant(kb, g, registry, profiles, settings, policies=policies)
-    return Container(settings=settings, kb=kb, guardrails=g, registry=registry, profiles=profiles, assistant=assistant)
+    return Container(settings=settings, kb=kb, guardrails=g, registry=registry, profiles=profiles, assistant=assistant,
+                     ingest_jobs=IngestJobs(engine=kb.store.engine))
 
 
 def resolve_cli_actor(spec: str) -> Actor:

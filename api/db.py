@@ -8,8 +8,9 @@ application, the CLI and the server always migrate first.
 
 Concurrency: on PostgreSQL an advisory lock serialises migrations, so several workers or replicas
 starting at once cannot race; `qingsong serve --workers N` also migrates once in the parent process.
-A database made by `create_all` before migrations existed (no `alembic_version` table) is stamped at the
-baseline revision if, and only if, its tables match that revision; otherwise upgrade refuses with a diff.
+A database made by `create_all` before migrations existed (no `alembic_version` table) is adopted if, and
+only if, its tables match the code apart from whole missing tables (created, then stamped at head);
+otherwise upgrade refuses with the differences.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class SchemaError(KbError):
 
 def target_metadata() -> sa.MetaData:
     """All packages' tables in one MetaData (copies; the packages keep their own)."""
+    from api import ingest_jobs
     from assistant import policy_match, ratings
     from assistant import store as assistant_store
     from guardrails import tables as guardrails_tables
@@ -49,7 +51,7 @@ def target_metadata() -> sa.MetaData:
 
     combined = sa.MetaData()
     for md in (kb_store.metadata, guardrails_tables.metadata, assistant_store.metadata, ratings.metadata,
-               policy_match.metadata):
+               policy_match.metadata, ingest_jobs.metadata):
         for table in md.sorted_tables:
             table.to_metadata(combined)
     return combined
@@ -129,8 +131,9 @@ def _adopt_legacy(conn: Connection) -> None:
     if not missing_only:
         raise SchemaError(f"database has tables but no migration history, and they differ from the baseline: "
                           f"{diffs[:5]}; back it up and migrate by hand")
-    target_metadata().create_all(conn)  # tables a package added before migrations existed
+    # Only tables are missing: create them as the code defines them now, which is what head describes.
+    target_metadata().create_all(conn)
     conn.commit()
-    command.stamp(_config(conn), BASELINE)
+    command.stamp(_config(conn), "head")
     conn.commit()
-    log.warning("adopted a database created before migrations: stamped at %s", BASELINE)
+    log.warning("adopted a database created before migrations: missing tables created, stamped at head")

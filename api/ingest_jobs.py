@@ -4,8 +4,9 @@ The uploaded files are kept under `<uploads>/<job id>/<sanitised file name>` (`u
 `$QINGSONG_HOME/uploads`), so each draft's `source_path` names a file that exists, and loaded with
 `ingest.pipeline.run_ingest` in a worker thread, as drafts only (no publish: four-eyes still applies), acting
 as the uploader's knowledge actor (`guardrails.roles.to_actor`), so an owner can only draft items of their own
-units (谁录入谁负责). The job keeps its progress (stage, done, total) and, when finished, the report; jobs
-live in memory, the uploaded files on disk.
+units (谁录入谁负责). The job keeps its progress (stage, done, total) and, when finished, the report, in
+memory and in the `ingest_jobs` table, so a progress poll answered by another API worker finds it too; the
+uploaded files are on disk.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
 from guardrails.errors import InvalidInput
 from ingest.pipeline import IngestReport, run_ingest
 from kb.models import Actor
@@ -32,6 +36,25 @@ KEEP_JOBS = 200
 UPLOADS_DIR = "uploads"  # under settings.home: uploads/<job id>/<file>
 MAX_NAME_CHARS = 80  # CJK names are 3 bytes a character in UTF-8; file systems allow 255 bytes
 _UNSAFE = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
+
+
+metadata = sa.MetaData()
+jobs_table = sa.Table(
+    "ingest_jobs",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(64), nullable=False, index=True),
+    sa.Column("files", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("stage", sa.String(16), nullable=False),
+    sa.Column("done", sa.Integer, nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("report", sa.JSON, nullable=True),
+)
+_FIELDS = ("account_id", "files", "status", "stage", "done", "total", "created_at", "finished_at", "error", "report")
 
 
 @dataclass
@@ -57,6 +80,10 @@ class IngestJob:
         with self.lock:
             return {"id": self.id, "status": self.status, "stage": self.stage, "done": self.done, "total": self.total,
                     "files": list(self.files), "error": self.error, "report": self.report}
+
+    def row(self) -> dict[str, Any]:
+        with self.lock:
+            return {"id": self.id} | {f: getattr(self, f) for f in _FIELDS}
 
 
 def safe_name(name: str, taken: set[str]) -> str:
@@ -127,13 +154,35 @@ def report_public(report: IngestReport, folder: Path) -> dict[str, Any]:
 
 
 class IngestJobs:
-    """In-memory registry of upload jobs, one worker thread per job."""
+    """Registry of upload jobs, one worker thread per job; with an engine, each job's state is also written to
+    SQL at start, at every progress step and at the end, so every worker can answer a progress poll."""
 
-    def __init__(self, runner: Callable[..., IngestReport] = run_ingest) -> None:
+    def __init__(self, runner: Callable[..., IngestReport] = run_ingest, engine: Engine | None = None) -> None:
         self.runner = runner
+        self.engine = engine
         self._jobs: dict[str, IngestJob] = {}
         self._lock = threading.Lock()
-        self._serial = threading.Lock()  # one ingest at a time: they write the same index
+        self._serial = threading.Lock()  # one ingest at a time in this process: they write the same index
+        if engine is not None:
+            metadata.create_all(engine)  # the application migrates first (api/migrations); this is for library use
+
+    def _save(self, job: IngestJob, insert: bool = False) -> None:
+        if self.engine is None:
+            return
+        row = job.row()
+        with self.engine.begin() as conn:
+            if insert:
+                conn.execute(jobs_table.insert().values(**row))
+            else:
+                conn.execute(jobs_table.update().where(jobs_table.c.id == job.id).values(
+                    **{k: v for k, v in row.items() if k != "id"}))
+
+    def _progress(self, job: IngestJob) -> Callable[[str, int, int], None]:
+        def report(stage: str, done: int, total: int) -> None:
+            job.progress(stage, done, total)
+            self._save(job)
+
+        return report
 
     def start(self, kb: KnowledgeBase, actor: Actor, account_id: str, files: list[tuple[str, bytes]],
               uploads: Path) -> IngestJob:
@@ -142,6 +191,7 @@ class IngestJobs:
         job_id = f"ingest-{secrets.token_hex(8)}"
         folder, names = keep_files(uploads.resolve(), job_id, files)
         job = IngestJob(id=job_id, account_id=account_id, files=names, total=len(names))
+        self._save(job, insert=True)
         with self._lock:
             self._jobs[job.id] = job
             for old in sorted(self._jobs.values(), key=lambda j: j.created_at)[:-KEEP_JOBS]:
@@ -155,7 +205,8 @@ class IngestJobs:
             with self._serial:
                 with job.lock:
                     job.status = "running"
-                report = self.runner(folder, kb, actor, publish=False, progress=job.progress)
+                self._save(job)
+                report = self.runner(folder, kb, actor, publish=False, progress=self._progress(job))
             with job.lock:
                 job.report = report_public(report, folder)
                 job.status, job.stage = "finished", "done"
@@ -165,7 +216,16 @@ class IngestJobs:
                 job.status, job.error = "failed", f"{type(exc).__name__}: {str(exc).replace(str(folder) + '/', '')}"
         finally:
             job.finished_at = time.time()
+            self._save(job)
 
     def get(self, job_id: str) -> IngestJob | None:
+        """This process's job, or one another worker started (from SQL)."""
         with self._lock:
-            return self._jobs.get(job_id)
+            job = self._jobs.get(job_id)
+        if job is not None or self.engine is None:
+            return job
+        with self.engine.connect() as conn:
+            r = conn.execute(sa.select(jobs_table).where(jobs_table.c.id == job_id)).first()
+        if r is None:
+            return None
+        return IngestJob(id=r.id, **{f: getattr(r, f) for f in _FIELDS})

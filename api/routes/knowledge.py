@@ -195,5 +195,5 @@ async def ingest_upload(
 def ingest_job(job_id: str, principal: LoggedIn, container: ContainerDep) -> dict[str, Any]:
     job = container.ingest_jobs.get(job_id)
     if job is None or (job.account_id != principal.account_id and principal.role != Role.ADMIN):
-        raise NotFound(f"no ingest job {job_id!r} of yours; jobs are kept in memory until the server restarts")
+        raise NotFound(f"no ingest job {job_id!r} of yours")
     return job.public()

@@ -42,6 +42,13 @@ def test_fresh_database_migrates_to_head_and_matches_the_code(engine: sa.engine.
     assert db.upgrade(engine) == (db.head(), db.head())  # idempotent: every start calls it
 
 
+def test_a_database_at_the_baseline_is_migrated_to_head(engine: sa.engine.Engine) -> None:
+    assert db.upgrade(engine, db.BASELINE) == (None, db.BASELINE)
+    assert "ingest_jobs" not in tables(engine)  # added by 0002
+    assert db.upgrade(engine) == (db.BASELINE, db.head())
+    assert "ingest_jobs" in tables(engine) and db.differences(engine) == []
+
+
 def test_database_made_before_migrations_is_adopted_when_it_matches(engine: sa.engine.Engine) -> None:
     db.target_metadata().create_all(engine)  # what create_schema() made before Alembic
     assert db.upgrade(engine) == (db.BASELINE, db.head())

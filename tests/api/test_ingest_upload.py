@@ -145,3 +145,22 @@ def test_keep_files_writes_a_new_folder_per_job(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):  # a job id is never reused: its files are not overwritten
         keep_files(tmp_path / "uploads", "ingest-1", [("c.md", b"C")])
     assert (folder / "a.md").read_bytes() == b"A"
+
+
+def test_a_job_started_by_one_worker_is_visible_to_another(kb: Any, tmp_path: Path) -> None:
+    """API workers are separate processes: a progress poll may reach a worker that did not start the job."""
+    from api.container import SYSTEM
+    from api.ingest_jobs import IngestJobs
+    from tests.ingest.sources import GUIDE
+
+    worker_a, worker_b = IngestJobs(engine=kb.store.engine), IngestJobs(engine=kb.store.engine)
+    text = GUIDE.format(id="guide-upload-shared", title="跨进程上传测试", days=3).encode("utf-8")
+    job = worker_a.start(kb, SYSTEM, "acc-admin", [("跨进程.md", text)], tmp_path / "uploads")
+    deadline = time.monotonic() + 60
+    while worker_a.get(job.id).status not in ("finished", "failed") and time.monotonic() < deadline:  # type: ignore[union-attr]
+        time.sleep(0.1)
+    seen = worker_b.get(job.id)
+    assert seen is not None and seen.account_id == "acc-admin"
+    assert seen.public() == worker_a.get(job.id).public()  # type: ignore[union-attr]
+    assert seen.status == "finished" and seen.report and seen.report["created"] == 1
+    assert worker_b.get("ingest-0000000000000000") is None
