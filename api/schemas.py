@@ -56,11 +56,6 @@ class TurnPublic(BaseModel):
     handoff_id: str | None = Field(description="Hand-off to a human agent, if any")
 
 
-class SessionTurns(Public):
-    session_id: str = Field(description="The session")
-    turns: list[dict[str, Any]] = Field(description="Turns of the session in order, as stored by the assistant")
-
-
 # -- matters -------------------------------------------------------------------------------------------
 class MatterPublic(Public):
     id: str = Field(description="Matter id")
