@@ -20,13 +20,15 @@ from rich.table import Table
 
 from api.container import Container, build_container, resolve_cli_actor
 from assistant.errors import AssistantError
-from assistant.policy_match import PolicyMatchService, build_policy_matching, load_enterprise_profiles
-from assistant.policy_simulate import SimulationReport, simulate_draft
-from assistant.ratings import DisputeKind, RatingsConfig, RatingsService, Ticket, TicketStatus, build_ratings
-from eval.reports import ReportError, build_ratings_report, write_report
-from kb.eligibility import NodeResult, Outcome, Verdict
+from feedback.errors import FeedbackError
+from feedback.ratings import DisputeKind, RatingsConfig, RatingsService, Ticket, TicketStatus, build_ratings
+from feedback.reports import build_ratings_report, write_report
 from kb.errors import KbError
 from kb.settings import Settings
+from policy.eligibility import NodeResult, Outcome, Verdict
+from policy.errors import PolicyError
+from policy.matching import PolicyMatchService, build_policy_matching, load_enterprise_profiles
+from policy.simulate import SimulationReport, simulate_draft
 
 policy_app = typer.Typer(help="免申即享 policy matching and the 政策演算器 (policy simulator).", no_args_is_help=True)
 ratings_app = typer.Typer(help="好差评: ratings and rectification tickets.", no_args_is_help=True)
@@ -39,7 +41,7 @@ AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (defaul
 VERDICT_ZH = {Outcome.ELIGIBLE: "[green]符合[/green]", Outcome.NOT_ELIGIBLE: "[red]不符合[/red]",
               Outcome.NEEDS_INFO: "[yellow]需补充信息[/yellow]"}
 MARK = {Verdict.MET: "[green]✓[/green]", Verdict.NOT_MET: "[red]✗[/red]", Verdict.UNKNOWN: "[yellow]?[/yellow]"}
-ERRORS = (KbError, AssistantError, ReportError)
+ERRORS = (KbError, AssistantError, PolicyError, FeedbackError)
 
 
 def _container() -> Container:

@@ -13,7 +13,6 @@ from api.ingest_jobs import IngestJobs
 from assistant.builder import build_assistant, load_samples
 from assistant.catalog import MatterRegistry
 from assistant.engine import Assistant
-from assistant.policy_match import build_policy_matching
 from assistant.profiles import ProfileStore
 from guardrails import Guardrails, build_guardrails
 from ingest.pipeline import IngestReport, run_ingest
@@ -23,6 +22,7 @@ from kb.errors import PermissionDeniedError
 from kb.models import Actor
 from kb.runtime import KnowledgeBase
 from kb.settings import Settings
+from policy.matching import build_policy_matching
 
 log = logging.getLogger(__name__)
 SYSTEM = Actor(id="system", admin=True)

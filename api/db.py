@@ -1,7 +1,7 @@
 """Schema management with Alembic, for SQLite and PostgreSQL alike (`qingsong db upgrade|current|check`).
 
 Every package keeps its tables in its own `sa.MetaData` (kb.store, guardrails.tables, assistant.store,
-assistant.ratings, assistant.policy_match); the migrations under `api/migrations/versions` are the
+feedback.ratings, policy.matching); the migrations under `api/migrations/versions` are the
 authority for the deployed schema and `db check` (and a test on both backends) proves they match the
 table definitions. The packages' `create_schema()` functions stay for library use and unit tests; the
 application, the CLI and the server always migrate first.
@@ -44,10 +44,11 @@ class SchemaError(KbError):
 def target_metadata() -> sa.MetaData:
     """All packages' tables in one MetaData (copies; the packages keep their own)."""
     from api import ingest_jobs
-    from assistant import policy_match, ratings
     from assistant import store as assistant_store
+    from feedback import ratings
     from guardrails import tables as guardrails_tables
     from kb import store as kb_store
+    from policy import matching as policy_match
 
     combined = sa.MetaData()
     for md in (kb_store.metadata, guardrails_tables.metadata, assistant_store.metadata, ratings.metadata,

@@ -10,10 +10,10 @@ from fastapi import Depends, Header, Request
 
 from api.container import Container
 from assistant.handoffs import HandoffDesk
-from assistant.policy_match import PolicyMatchService, build_policy_matching
-from assistant.ratings import RatingsService, build_ratings
+from feedback.ratings import RatingsService, build_ratings
 from guardrails.errors import Forbidden
 from guardrails.roles import Principal, Role
+from policy.matching import PolicyMatchService, build_policy_matching
 
 ANONYMOUS_ID = "anonymous"
 

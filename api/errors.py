@@ -11,8 +11,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.errors import AssistantError, ProfileNotFoundError, SessionNotFoundError, UnknownMatterError
+from feedback.errors import FeedbackError
 from guardrails.errors import Forbidden, GuardrailsError, InvalidInput, InvalidTransition, NotFound
 from kb.errors import InvalidContentError, KbError, LifecycleError, NotFoundError, PermissionDeniedError
+from policy.errors import PolicyError
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
@@ -73,8 +75,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AssistantError)
     async def assistant_error(_: Request, exc: AssistantError) -> JSONResponse:
-        code = getattr(exc, "code", None) or type(exc).__name__
-        return envelope(_status_of(exc), str(code), str(exc))
+        return envelope(_status_of(exc), exc.code, str(exc))
+
+    @app.exception_handler(PolicyError)
+    async def policy_error(_: Request, exc: PolicyError) -> JSONResponse:
+        return envelope(_status_of(exc), exc.code, str(exc))
+
+    @app.exception_handler(FeedbackError)
+    async def feedback_error(_: Request, exc: FeedbackError) -> JSONResponse:
+        return envelope(_status_of(exc), exc.code, str(exc))
 
     @app.exception_handler(Exception)
     async def internal_error(_: Request, exc: Exception) -> JSONResponse:

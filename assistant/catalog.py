@@ -18,8 +18,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assistant.errors import CatalogError, UnknownMatterError
-from kb.eligibility import Op  # one operator vocabulary for pre-review rules and policy conditions
 from kb.models import Audience
+from policy.eligibility import Op  # one operator vocabulary for pre-review rules and policy conditions
 
 log = logging.getLogger(__name__)
 

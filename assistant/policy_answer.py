@@ -11,10 +11,10 @@ import re
 
 from assistant.context import Deps, TurnContext
 from assistant.models import Citation, Outcome
-from assistant.policy_match import explain_matches
 from assistant.profiles import ProfileKind
 from assistant.state import Phase
-from kb.eligibility import Outcome as Verdict
+from policy.eligibility import Outcome as Verdict
+from policy.matching import explain_matches
 
 RULE = "policy.match"
 # Phases in which a policy question is a new question (not an answer to a pending form question).

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from kb.models import LiveVersion, SearchFilters, SearchHit
 
 if TYPE_CHECKING:
-    from assistant.policy_match import MatchReport
+    from policy.matching import MatchReport
 
 
 class PiiChecks(Protocol):
@@ -103,6 +103,6 @@ class KnowledgeSearch(Protocol):
 
 
 class PolicyMatcher(Protocol):
-    """The policy eligibility engine (assistant.policy_match.PolicyMatchService): 政策计算器 in the chat."""
+    """The policy eligibility engine (policy.matching.PolicyMatchService): 政策计算器 in the chat."""
 
     def match_enterprise(self, enterprise_id: str, as_of: dt.date, notify: bool = True) -> MatchReport: ...

@@ -32,7 +32,6 @@ from pydantic import BaseModel, ConfigDict
 from assistant.engine import Assistant
 from assistant.errors import AssistantError
 from assistant.pinning import Evidence, check_pins, gather_evidence
-from assistant.policy_match import PolicyMatchService
 from assistant.prereview import PreReviewer
 from assistant.state import SessionState
 from assistant.store import AssistantStore
@@ -40,6 +39,7 @@ from kb.errors import NotFoundError
 from kb.models import ItemVersion, LiveVersion, SearchFilters, SearchHit
 from kb.pinned import PinnedCorpus, corpus_at, pinned_retriever, versions_at
 from kb.runtime import KnowledgeBase
+from policy.matching import PolicyMatchService
 
 Against = Literal["pinned", "live"]
 

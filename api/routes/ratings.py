@@ -19,7 +19,7 @@ from api.schemas import (
     TicketDetailPublic,
     page,
 )
-from assistant.ratings import Ticket, TicketStatus
+from feedback.ratings import Ticket, TicketStatus
 from guardrails.errors import InvalidInput, NotFound
 from guardrails.roles import Action, Resource, require
 

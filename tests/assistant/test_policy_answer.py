@@ -9,7 +9,10 @@ import pytest
 from assistant.engine import Assistant
 from assistant.models import Outcome
 from assistant.policy_answer import asks_for_policies
-from assistant.policy_match import (
+from kb.store import create_engine
+from policy.eligibility import FIELD_LABELS
+from policy.eligibility import Outcome as Verdict
+from policy.matching import (
     FileEnterpriseProfiles,
     MemoryEnterpriseProfiles,
     NotificationStore,
@@ -17,9 +20,6 @@ from assistant.policy_match import (
     create_schema,
     load_enterprise_profiles,
 )
-from kb.eligibility import FIELD_LABELS
-from kb.eligibility import Outcome as Verdict
-from kb.store import create_engine
 from tests.assistant.conftest import SAMPLE_TODAY, make_assistant
 
 pytestmark = pytest.mark.integration

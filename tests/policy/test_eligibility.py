@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from kb.eligibility import (
+from kb.settings import PROJECT_ROOT
+from policy.eligibility import (
     MAX_DEPTH,
     Amount,
     EligibilityError,
@@ -25,7 +26,6 @@ from kb.eligibility import (
     parse_policy_terms,
     prepare_profile,
 )
-from kb.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.unit
 DAY = dt.date(2026, 11, 27)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kb.eligibility import Outcome, Verdict, evaluate, parse_conditions
+from policy.eligibility import Outcome, Verdict, evaluate, parse_conditions
 
 pytestmark = pytest.mark.unit
 DAY = dt.date(2026, 11, 27)

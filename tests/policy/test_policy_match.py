@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 
 from api.container import Container
-from assistant.policy_match import (
+from kb.events import MemorySink
+from kb.settings import PROJECT_ROOT
+from kb.store import create_engine
+from policy.eligibility import Outcome, Verdict, parse_policy_terms
+from policy.matching import (
     CatalogPolicy,
     Citation,
     MemoryEnterpriseProfiles,
@@ -25,10 +29,6 @@ from assistant.policy_match import (
     load_policy_catalog,
     match_policy,
 )
-from kb.eligibility import Outcome, Verdict, parse_policy_terms
-from kb.events import MemorySink
-from kb.settings import PROJECT_ROOT
-from kb.store import create_engine
 
 PROFILES = PROJECT_ROOT / "samples" / "profiles"
 DAY = dt.date(2026, 11, 27)

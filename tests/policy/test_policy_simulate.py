@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.policy_match import PolicyError, load_enterprise_profiles
-from assistant.policy_simulate import read_policy_draft, simulate, simulate_draft
-from kb.eligibility import parse_policy_terms
 from kb.settings import PROJECT_ROOT
+from policy.eligibility import parse_policy_terms
+from policy.matching import PolicyError, load_enterprise_profiles
+from policy.simulate import read_policy_draft, simulate, simulate_draft
 
 pytestmark = pytest.mark.unit
 DAY = dt.date(2026, 11, 27)

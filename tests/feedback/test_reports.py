@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant.ratings import RatingsService, build_ratings
-from eval.reports import ReportError, build_ratings_report, month_bounds, write_report
+from feedback.ratings import RatingsService, build_ratings
+from feedback.reports import ReportError, build_ratings_report, month_bounds, write_report
 from kb.events import MemorySink
 from kb.lifecycle import ItemDraft
 from kb.models import Actor
 from kb.runtime import KnowledgeBase
-from tests.policy.support import GUIDE, POLICY, Clock, publish_v2
+from tests.published import GUIDE, POLICY, Clock, publish_v2
 
 pytestmark = pytest.mark.integration
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -29,7 +29,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.ratings import Rating, RatingsService, ReasonTag, Ticket, TicketStatus
+from feedback.errors import FeedbackError
+from feedback.ratings import Rating, RatingsService, ReasonTag, Ticket, TicketStatus
 from kb.store import SqlStore
 from kb.text import JiebaTokenizer
 
@@ -45,8 +46,8 @@ AUTO = "auto"
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
-class ReportError(ValueError):
-    pass
+class ReportError(FeedbackError, ValueError):
+    code = "invalid_report"
 
 
 @dataclass
@@ -393,7 +394,7 @@ def render_html(report: RatingsReport) -> str:
             out += [f"<tr><td>{e(i)}</td><td>{e(t)}</td><td class='num'>{b}</td><td class='num'>{a}</td></tr>"
                     for i, t, b, a in u.items]
             out.append("</table>")
-    out.append("<p><small>评论内容已做个人信息脱敏。口径说明见 eval/reports.py。</small></p></body></html>")
+    out.append("<p><small>评论内容已做个人信息脱敏。口径说明见 feedback/reports.py。</small></p></body></html>")
     return "\n".join(out)
 
 

@@ -26,14 +26,14 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any, Literal
 
-from kb.errors import KbError
 from kb.models import Value
+from policy.errors import PolicyError
 
 MAX_DEPTH = 8
 MAX_NODES = 256
 
 
-class EligibilityError(KbError):
+class EligibilityError(PolicyError):
     """An eligibility or amount specification that cannot be accepted."""
 
     code = "invalid_eligibility"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.ratings import (
+from feedback.ratings import (
     DisputeKind,
     InvalidRatingError,
     RatingsConfig,
@@ -27,7 +27,7 @@ from kb.events import MemorySink
 from kb.lifecycle import ItemDraft
 from kb.models import Actor
 from kb.runtime import KnowledgeBase
-from tests.policy.support import GUIDE, POLICY, Clock, publish_v2
+from tests.published import GUIDE, POLICY, Clock, publish_v2
 
 pytestmark = pytest.mark.integration
 

@@ -16,8 +16,7 @@ from typing import Any
 
 import yaml
 
-from assistant.policy_match import PolicyError
-from kb.eligibility import (
+from policy.eligibility import (
     EligibilityError,
     Group,
     Node,
@@ -28,6 +27,7 @@ from kb.eligibility import (
     evaluate,
     parse_policy_terms,
 )
+from policy.errors import PolicyError
 
 MAX_DRAFT_BYTES = 1024 * 1024
 

@@ -24,8 +24,10 @@ import yaml
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from assistant.errors import AssistantError
-from kb.eligibility import (
+from kb.events import EventSink, NullSink
+from kb.models import Audience, Kind, Value
+from kb.store import SqlStore, utcnow
+from policy.eligibility import (
     FIELD_LABELS,
     FIELDS,
     AmountResult,
@@ -39,20 +41,12 @@ from kb.eligibility import (
     parse_policy_terms,
     prepare_profile,
 )
-from kb.events import EventSink, NullSink
-from kb.models import Audience, Kind, Value
-from kb.store import SqlStore, utcnow
+from policy.errors import PolicyError
 
 log = logging.getLogger(__name__)
 ACTOR = "system:policy-match"
 PROFILE_KEYS = ("id", "name", "uscc", "synthetic", *FIELDS)  # flat fields kept; personal data is left out
 _ORDER = {Outcome.ELIGIBLE: 0, Outcome.NEEDS_INFO: 1, Outcome.NOT_ELIGIBLE: 2}
-
-
-class PolicyError(AssistantError):
-    """Base of the policy matching and simulation errors."""
-
-    code = "policy_error"
 
 
 class UnknownEnterpriseError(PolicyError):

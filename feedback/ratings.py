@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from pydantic import Field
 from sqlalchemy.engine import Connection, Engine
 
-from assistant.errors import AssistantError
+from feedback.errors import FeedbackError
 from guardrails.pii import redact as pii_redact
 from kb.errors import NotFoundError
 from kb.events import EventSink, NullSink
@@ -72,7 +72,7 @@ class DisputeKind(StrEnum):
     MALICIOUS = "恶意差评"
 
 
-class RatingsError(AssistantError):
+class RatingsError(FeedbackError):
     code = "ratings_error"
 
 
