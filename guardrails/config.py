@@ -18,6 +18,7 @@ class Category(StrEnum):
     LEGAL_MEDICAL_VERDICT = "legal_medical_verdict"
     POLITICAL = "political"
     FABRICATED_POLICY = "fabricated_policy"
+    FRAUD = "fraud"  # forged or false documents: never helped, never starts a matter
     OUT_OF_SCOPE = "out_of_scope"
     EMERGENCY = "emergency"
     TOO_LONG = "too_long"
@@ -39,6 +40,7 @@ CATEGORY_FLAG: dict[Category, Flag] = {
     Category.LEGAL_MEDICAL_VERDICT: Flag.OUT_OF_SCOPE,
     Category.POLITICAL: Flag.SENSITIVE,
     Category.FABRICATED_POLICY: Flag.SENSITIVE,
+    Category.FRAUD: Flag.SENSITIVE,
     Category.OUT_OF_SCOPE: Flag.OUT_OF_SCOPE,
     Category.EMERGENCY: Flag.EMERGENCY,
     Category.TOO_LONG: Flag.TOO_LONG,
@@ -52,6 +54,7 @@ MESSAGE_PRIORITY: tuple[Category, ...] = (
     Category.INJECTION,
     Category.OTHER_CITIZEN_DATA,
     Category.POLITICAL,
+    Category.FRAUD,
     Category.LEGAL_MEDICAL_VERDICT,
     Category.FABRICATED_POLICY,
     Category.OUT_OF_SCOPE,
@@ -79,6 +82,10 @@ DEFAULT_MESSAGES: dict[Category, str] = {
     Category.FABRICATED_POLICY: (
         "我只能依据已发布的现行政策答复，无法确认或代拟未经发布的政策、文件或通知。"
         "政策以政府官网和 12345 热线的权威发布为准。"
+    ),
+    Category.FRAUD: (
+        "我不能协助伪造、变造证件或开具虚假证明，这样做可能触犯法律，申请也会被撤销。"
+        "如需真实的收入、在职、居住等证明，可以向单位、街镇社区事务受理服务中心等出具部门申请，我可以告诉您正规的办理方式。"
     ),
     Category.OUT_OF_SCOPE: "我是政务服务助手，只能解答办事指南、政策和办理进度等问题。请告诉我您想办理什么事项。",
 }
@@ -117,6 +124,10 @@ class RailsConfig(BaseModel):
     # Semantic rail (on when InputRails gets an embedder): k nearest exemplars, refusal margin.
     semantic_k: int = Field(default=3, ge=1, le=25)
     semantic_margin: float = 0.0
+    # Below this many letters (Han or Latin, PII labels not counted) the semantic rail abstains: a form reply
+    # such as 单位没变, 1 or an ID number has no meaning of its own to compare with refusal exemplars; the
+    # pattern rules still see it.
+    semantic_min_chars: int = Field(default=6, ge=0, le=50)
     semantic_exclude_exact: bool = False  # evaluation only: an exemplar never votes for its own text
     # Output rails
     forbidden_terms: tuple[str, ...] = DEFAULT_FORBIDDEN_TERMS

@@ -99,11 +99,13 @@ class InputRails:
         self.rules: tuple[CompiledRule, ...] = load_rules(
             self.config.rule_files + self.config.extra_rule_files, self.config.disabled_rules
         )
+        self.rule_messages = {c.rule.id: c.rule.message for c in self.rules if c.rule.message}
         self.semantic: SemanticRail | None = None
         if embedder is not None and SemanticRail.id not in self.config.disabled_rules:
             self.semantic = SemanticRail(embedder, exemplars, k=self.config.semantic_k,
                                          margin=self.config.semantic_margin,
-                                         exclude_exact=self.config.semantic_exclude_exact)
+                                         exclude_exact=self.config.semantic_exclude_exact,
+                                         min_chars=self.config.semantic_min_chars)
 
     def warm_up(self) -> InputRails:
         if self.semantic is not None:
@@ -134,8 +136,12 @@ class InputRails:
             add("in.unicode.tag_characters", 1, RuleVerdict.BLOCK if smuggled else RuleVerdict.FLAG,
                 f"{len(hidden)} hidden characters", Category.INJECTION if smuggled else None)
         failed = False
+        texts = [redacted] + ([redact(hidden)] if hidden else [])
+        # A message over the size limit is refused, but an emergency in its (bounded) text is still signposted.
+        for rule in self.rules if too_long else ():
+            if rule.rule.verdict == RuleVerdict.EMERGENCY and (snippet := rule.match(TextViews.of(redacted))):
+                add(rule.rule.id, rule.rule.version, rule.rule.verdict, f"emergency: {snippet[:60]}", Category.EMERGENCY)
         if not too_long:
-            texts = [redacted] + ([redact(hidden)] if hidden else [])
             for rule in self.rules:
                 r = rule.rule
                 try:
@@ -174,7 +180,10 @@ class InputRails:
         blocking = {c for h, c in hits if h.verdict in (RuleVerdict.BLOCK, RuleVerdict.EMERGENCY)}
         message: str | None = None
         if emergency:
-            message = self.config.messages[Category.EMERGENCY]
+            # Each kind of emergency names its own numbers (110 / 120 / 119 / 12338 / 12355 / 12356) first.
+            specific = dict.fromkeys(self.rule_messages[h.id] for h, _ in hits
+                                     if h.verdict == RuleVerdict.EMERGENCY and h.id in self.rule_messages)
+            message = "".join(specific) or self.config.messages[Category.EMERGENCY]
         elif blocked:
             first = next((c for c in MESSAGE_PRIORITY if c in blocking), None)
             message = self.config.messages.get(first, FAILED_MESSAGE) if first else FAILED_MESSAGE

@@ -36,6 +36,9 @@ class InputRule(BaseModel):
     any: tuple[str, ...] = ()
     all: tuple[str, ...] = ()
     unless: tuple[str, ...] = ()
+    # The rule's own reply to the citizen (emergencies name the right numbers: 110, 120, 119, 12338, 12356, ...);
+    # without it the category's message is used.
+    message: str | None = None
 
     @field_validator("id")
     @classmethod

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -41,6 +42,28 @@ class Exemplar(BaseModel):
     text: str
     label: Literal["refuse", "answer"]
     category: str
+
+
+_PII_LABEL = re.compile(r"\[[^\[\]]{1,12}\]")
+_LETTER = re.compile(r"[\u3400-\u9fffA-Za-z]")
+
+
+_ADDRESS = re.compile(r"[\u4e00-\u9fff\d]{1,12}(路|街|弄|巷|村|大道|公路)[^\s]{0,4}?[\d一二三四五六七八九十百零〇]+(号|弄|室|栋|幢|楼)")
+_ASKS = re.compile(r"[?？]|吗|怎么|如何|怎样|哪能|能不能|可不可以|可以|什么|啥|哪里|哪儿|为什么|帮我|给我|告诉|请你|你(要|能|会)")
+
+
+def content_chars(redacted_text: str) -> int:
+    """Letters that carry meaning: Han and Latin, PII labels such as [身份证号] left out."""
+    return len(_LETTER.findall(_PII_LABEL.sub("", redacted_text)))
+
+
+def is_data_reply(redacted_text: str) -> bool:
+    """A reply that only gives data for a form (too short to mean anything, or an address) and asks nothing.
+    The semantic rail abstains on these; pattern rules still see them."""
+    text = redacted_text.strip()
+    if _ASKS.search(text):
+        return False
+    return bool(_ADDRESS.search(text)) and len(text) <= 60
 
 
 def text_key(text: str) -> str:
@@ -99,13 +122,14 @@ class SemanticRail:
 
     def __init__(
         self, embedder: Embedder, exemplars: list[Exemplar] | None = None, k: int = 3, margin: float = 0.0,
-        exclude_exact: bool = False, pack_dir: Path = RULESETS_DIR,
+        exclude_exact: bool = False, pack_dir: Path = RULESETS_DIR, min_chars: int = 0,
     ) -> None:
         self.embedder = embedder
         self.exemplars = exemplars if exemplars is not None else load_exemplars()
         self.k = k
         self.margin = margin
         self.exclude_exact = exclude_exact  # evaluation only: a text never votes for itself
+        self.min_chars = min_chars
         self.pack_dir = pack_dir
         self._matrix: np.ndarray | None = None
         self._keys: list[str] = []
@@ -143,6 +167,9 @@ class SemanticRail:
         return self._keys, self._matrix
 
     def classify(self, redacted_text: str) -> SemanticVerdict:
+        if content_chars(redacted_text) < self.min_chars or is_data_reply(redacted_text):
+            return SemanticVerdict(refuse=False, category=None, nearest_refusal=-1.0, nearest_answer=-1.0,
+                                   neighbours=())
         keys, matrix = self.vectors()
         q = np.asarray(self.embedder.embed_documents([redacted_text])[0], dtype=np.float32)
         q = q / (np.linalg.norm(q) or 1.0)
