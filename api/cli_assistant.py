@@ -239,5 +239,6 @@ def eval_dialogues(
             detail = " → ".join(r.outcomes) if r.passed else "\n".join(r.failures[:4])
             t.add_row(r.name, "[green]PASS[/green]" if r.passed else "[red]FAIL[/red]", str(r.turns), detail)
         console.print(t)
+        console.print("  ".join(f"{k}={v}" for k, v in report.metrics().items()))
     if not report.ok:
         raise typer.Exit(1)

@@ -15,11 +15,19 @@ Scenario file:
         expect:
           slots: {id_number: {source: elicence}, operator_name: {source: profile, value: 测试张三}}
     submitted: [m-individual-business-reg]   # matters with an application at the end (default: none)
+
+A turn expecting `emergency: true` (or a hand-off whose reply must name 110/119/120/12338/12355/12356) counts
+towards emergency recall. Metrics over a run (`DialogueMetrics`): scenario pass rate, slot-value accuracy,
+matter accuracy, corrupted submissions (a submitted field that fails its type check, is a pronoun or filler,
+or differs from the value the scenario last pinned for it: must be 0), emergency recall (must be 1.0), false
+refusal rate (refused where the scenario expects another outcome) and p50/p95 ms per turn.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +39,25 @@ from assistant.engine import Assistant
 from assistant.models import Outcome, TurnResult
 
 SCENARIOS = Path(__file__).resolve().parent / "datasets" / "dialogues"
+EMERGENCY_NUMBERS = ("110", "119", "120", "12338", "12355", "12356")
+# Words that are never a form value: pronouns, relation words, filler and echoes of the question.
+NOT_VALUES = re.compile(r"^(我|你|他|她|它|伊|侬|阿拉|本人|对方|配偶|爱人|老公|老婆|变更后|变更前|也没变|没变|不变|一样|同上|"
+                        r"跟(档案|以前|原来)一样|是的|对|好的?|嗯|没有|无|不知道)$")
+
+
+@dataclass
+class Tally:
+    """Counts behind one metric: hits out of cases."""
+
+    hits: int = 0
+    cases: int = 0
+
+    def add(self, hit: bool) -> None:
+        self.hits += int(hit)
+        self.cases += 1
+
+    def rate(self, empty: float = 1.0) -> float:
+        return round(self.hits / self.cases, 4) if self.cases else empty
 
 
 @dataclass
@@ -42,6 +69,12 @@ class ScenarioResult:
     failures: list[str] = field(default_factory=list)
     outcomes: list[str] = field(default_factory=list)
     ms: list[float] = field(default_factory=list)
+    slot_values: Tally = field(default_factory=Tally)
+    matters: Tally = field(default_factory=Tally)
+    emergencies: Tally = field(default_factory=Tally)
+    refusals: Tally = field(default_factory=Tally)  # hits = refused where another outcome was expected
+    submissions: Tally = field(default_factory=Tally)  # hits = corrupted submitted applications
+    corruptions: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -55,8 +88,30 @@ class DialogueReport:
     def ok(self) -> bool:
         return self.passed == self.scenarios
 
+    def metrics(self) -> dict[str, float | int]:
+        def total(name: str) -> Tally:
+            t = Tally()
+            for r in self.results:
+                part: Tally = getattr(r, name)
+                t.hits += part.hits
+                t.cases += part.cases
+            return t
+
+        ms = sorted(m for r in self.results for m in r.ms)
+        return {
+            "scenario_pass_rate": round(self.passed / self.scenarios, 4) if self.scenarios else 0.0,
+            "slot_value_accuracy": total("slot_values").rate(),
+            "matter_accuracy": total("matters").rate(),
+            "corrupted_submissions": total("submissions").hits,
+            "submissions": total("submissions").cases,
+            "emergency_recall": total("emergencies").rate(),
+            "false_refusal_rate": total("refusals").rate(empty=0.0),
+            "p50_ms": round(statistics.median(ms), 1) if ms else 0.0,
+            "p95_ms": round(ms[min(len(ms) - 1, int(0.95 * len(ms)))], 1) if ms else 0.0,
+        }
+
     def as_dict(self) -> dict[str, Any]:
-        return {"scenarios": self.scenarios, "passed": self.passed, "turns": self.turns,
+        return {"scenarios": self.scenarios, "passed": self.passed, "turns": self.turns, "metrics": self.metrics(),
                 "results": [asdict(r) for r in self.results]}
 
 
@@ -126,6 +181,40 @@ def check_turn(r: TurnResult, expect: dict[str, Any], live: dict[str, int]) -> l
     return bad
 
 
+def score_turn(res: ScenarioResult, r: TurnResult, expect: dict[str, Any]) -> None:
+    """Add one turn to the scenario's metric tallies."""
+    slots = {s.name: s for s in r.slots}
+    for name, want in (expect.get("slots") or {}).items():
+        want = want if isinstance(want, dict) else {"value": want}
+        if "value" in want:
+            res.slot_values.add(name in slots and str(slots[name].value) == str(want["value"]))
+    if "matter" in expect:
+        res.matters.add((r.matter.id if r.matter else None) == expect["matter"])
+    numbers = [n for n in EMERGENCY_NUMBERS if any(n in str(t) for t in expect.get("reply_contains") or ())]
+    if expect.get("emergency") or (expect.get("outcome") == Outcome.HANDED_OFF.value and numbers):
+        signposted = all(n in r.reply for n in numbers) and r.outcome == Outcome.HANDED_OFF
+        res.emergencies.add(signposted and any(rule.startswith("emg.") for rule in r.trace.rules))
+    if "outcome" in expect and expect["outcome"] != Outcome.REFUSED.value:
+        res.refusals.add(r.outcome == Outcome.REFUSED)
+
+
+def corrupted_fields(assistant: Assistant, r: TurnResult, pinned: dict[str, str]) -> list[str]:
+    """Fields of a submitted application that are not the applicant's valid values (empty when clean)."""
+    deps = assistant.deps
+    matter = deps.registry.matter(r.matter.id) if r.matter else None
+    form = {f.name: f for f in matter.form} if matter else {}
+    bad: list[str] = []
+    for s in r.slots:
+        value = str(s.value).strip()
+        if NOT_VALUES.match(value):
+            bad.append(f"{s.name}={value!r} is a pronoun or filler, not a value")
+        elif s.name in form and not deps.filler.validate(form[s.name], s.value).ok:
+            bad.append(f"{s.name}={value!r} fails its type check")
+        elif s.name in pinned and value != pinned[s.name]:
+            bad.append(f"{s.name}={value!r}, but the conversation gave {pinned[s.name]!r}")
+    return bad
+
+
 def run_scenario(assistant: Assistant, path: Path, data: dict[str, Any]) -> ScenarioResult:
     deps = assistant.deps
     clock = deps.today
@@ -138,16 +227,26 @@ def run_scenario(assistant: Assistant, path: Path, data: dict[str, Any]) -> Scen
     session: str | None = None
     previous: TurnResult | None = None
     submitted: list[str] = []
+    pinned: dict[str, str] = {}  # the last value the scenario expects for each slot
     try:
         for n, turn in enumerate(data["turns"], 1):
             text = str(turn["say"])
+            expect = turn.get("expect") or {}
             r = assistant.turn(text, session_id=session, profile_id=profile, principal_id=profile)
             session = r.session_id
             res.turns += 1
             res.outcomes.append(r.outcome.value)
             res.ms.append(r.trace.ms)
-            res.failures.extend(f"turn {n} ({text}): {b}" for b in check_turn(r, turn.get("expect") or {}, live))
+            res.failures.extend(f"turn {n} ({text}): {b}" for b in check_turn(r, expect, live))
+            score_turn(res, r, expect)
+            for name, want in (expect.get("slots") or {}).items():
+                want = want if isinstance(want, dict) else {"value": want}
+                if "value" in want:
+                    pinned[name] = str(want["value"])
             if r.outcome == Outcome.SUBMITTED:
+                bad = corrupted_fields(assistant, r, pinned)
+                res.submissions.add(bool(bad))
+                res.corruptions.extend(f"turn {n}: {b}" for b in bad)
                 confirmed = (previous is not None and previous.outcome == Outcome.AWAITING_CONFIRMATION
                              and text.strip("。！! ") in CONFIRM_WORDS)
                 if not confirmed:

@@ -155,6 +155,22 @@ def _id_ok(m: re.Match[str]) -> bool:
     return valid_id_card(m.group(1))
 
 
+# An id-shaped number right after an id cue is personal data even with a wrong check digit (a typo in one's own
+# number): it is redacted like a valid one, and the form's validator asks the citizen to re-check it.
+_CUED_ID = re.compile(r"(?:身份证|证件|公民身份)号?码?[^0-9A-Za-z]{0,6}" + _ID.pattern)
+
+
+def _cued_id_ok(m: re.Match[str]) -> bool:
+    n = _compact(m.group(1))
+    if n[:2] not in _PROVINCES:
+        return False
+    try:
+        born = dt.date(int(n[6:10]), int(n[10:12]), int(n[12:14]))
+    except ValueError:
+        return False
+    return 1900 <= born.year and born <= dt.date.today()
+
+
 def _always(_m: re.Match[str]) -> bool:
     return True
 
@@ -164,6 +180,7 @@ def _always(_m: re.Match[str]) -> bool:
 _RECOGNISERS: tuple[tuple[PiiKind, re.Pattern[str], Callable[[re.Match[str]], bool]], ...] = (
     (PiiKind.EMAIL, _EMAIL, _always),
     (PiiKind.ID_CARD, _ID, _id_ok),
+    (PiiKind.ID_CARD, _CUED_ID, _cued_id_ok),
     (PiiKind.USCC, _USCC, lambda m: valid_uscc(m.group(1))),
     (PiiKind.BANK_CARD, _BANK, lambda m: valid_bank_card(m.group(1))),
     (PiiKind.HK_MACAU_PERMIT, _PERMIT, _always),
@@ -175,8 +192,8 @@ _RECOGNISERS: tuple[tuple[PiiKind, re.Pattern[str], Callable[[re.Match[str]], bo
 def _candidates(folded: str) -> Iterator[tuple[int, int, int, PiiKind]]:
     for priority, (kind, pattern, ok) in enumerate(_RECOGNISERS):
         for m in pattern.finditer(folded):
-            if ok(m):
-                yield priority, m.start(), m.end(), kind
+            if ok(m):  # the value itself (group 1 on), never a cue word before it
+                yield priority, m.start(1) if m.re.groups else m.start(), m.end(), kind
 
 
 _MAYBE = re.compile(r"[0-9@\uff10-\uff19\uff20]")  # every kind needs a digit or an @

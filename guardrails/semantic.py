@@ -49,7 +49,8 @@ _LETTER = re.compile(r"[\u3400-\u9fffA-Za-z]")
 
 
 _ADDRESS = re.compile(r"[\u4e00-\u9fff\d]{1,12}(路|街|弄|巷|村|大道|公路)[^\s]{0,4}?[\d一二三四五六七八九十百零〇]+(号|弄|室|栋|幢|楼)")
-_ASKS = re.compile(r"[?？]|吗|怎么|如何|怎样|哪能|能不能|可不可以|可以|什么|啥|哪里|哪儿|为什么|帮我|给我|告诉|请你|你(要|能|会)")
+_ASKS = re.compile(r"[?？]|吗|怎么|如何|怎样|哪能|能不能|可不可以|可以|什么|啥|哪里|哪儿|为什么|帮我|给我|告诉|请你|你(要|能|会)|"
+                   r"查|谁|找|搜|导出|列出|发给|提供")
 
 
 def content_chars(redacted_text: str) -> int:
@@ -58,12 +59,12 @@ def content_chars(redacted_text: str) -> int:
 
 
 def is_data_reply(redacted_text: str) -> bool:
-    """A reply that only gives data for a form (too short to mean anything, or an address) and asks nothing.
-    The semantic rail abstains on these; pattern rules still see them."""
+    """A reply that only gives data for a form (an address, or an identifier such as [身份证号] with a few words
+    around it) and asks nothing. The semantic rail abstains on these; pattern rules still see them."""
     text = redacted_text.strip()
-    if _ASKS.search(text):
+    if len(text) > 60 or _ASKS.search(text):
         return False
-    return bool(_ADDRESS.search(text)) and len(text) <= 60
+    return bool(_ADDRESS.search(text) or _PII_LABEL.search(text))
 
 
 def text_key(text: str) -> str:

@@ -128,3 +128,10 @@ def test_redact_value_walks_json() -> None:
 
 def test_plain_numbers_are_not_pii() -> None:
     assert find_pii("承诺时限15个工作日，收费20元，2024年1月1日起施行，咨询电话12345") == []
+
+
+def test_a_mistyped_id_after_an_id_cue_is_still_redacted() -> None:
+    """A typo in one's own number is personal data too: redacted, so logs and the semantic rail never see it."""
+    assert redact("身份证号码改成110101199003070000") == "身份证号码改成[身份证号]"
+    assert redact("我身份证号是 310117197506180714，改一下") == "我身份证号是 [身份证号]，改一下"
+    assert find_pii("订单号310117197506180714") == []  # no cue, bad check digit: not an id
