@@ -168,7 +168,7 @@ def _cued_id_ok(m: re.Match[str]) -> bool:
         born = dt.date(int(n[6:10]), int(n[10:12]), int(n[12:14]))
     except ValueError:
         return False
-    return 1900 <= born.year and born <= dt.date.today()
+    return born.year >= 1900 and born <= dt.date.today()
 
 
 def _always(_m: re.Match[str]) -> bool:
