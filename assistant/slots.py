@@ -27,6 +27,7 @@ from assistant.extractors import (
     mentioned_fields,
 )
 from assistant.models import Provenance, Slot, SourceKind
+from assistant.roles import UNCHANGED, Person, clauses, field_person, is_not_a_value
 from assistant.validators import Validation, ValidatorRegistry
 from kb.text import normalize
 
@@ -108,6 +109,31 @@ class SlotFiller:
         return self.validators.validate(f, value)
 
     def proposals(self, text: str, matter: Matter, expected: FormField | None, today: dt.date) -> list[tuple[FormField, Any]]:
+        """Values the message gives, each for the field of the person it is about (see assistant/roles.py)."""
+        parts = clauses(normalize(text))
+        if all(c.person in (None, Person.APPLICANT) for c in parts):
+            own = [f for f in matter.form if field_person(f) == Person.APPLICANT or f == expected]
+            if any(c.person == Person.APPLICANT for c in parts) and len(own) < len(matter.form):
+                return self._proposals(text, matter.model_copy(update={"form": tuple(own)}), expected, today)
+            return self._proposals(text, matter, expected, today)
+        out: list[tuple[FormField, Any]] = []
+        taken: set[str] = set()
+        for part in parts:  # clause by clause: each value goes to a field of the person its clause is about
+            person = part.person
+            if person is None:
+                form = [f for f in matter.form if f.name not in taken]
+                exp = expected if expected is not None and expected.name not in taken else None
+            else:
+                form = [f for f in matter.form if field_person(f) == person and f.name not in taken]
+                exp = expected if expected is not None and expected in form else _named_field(part.text, form)
+            if not form:
+                continue  # nothing on this form is about that person: their details are not the applicant's
+            for f, value in self._proposals(part.text, matter.model_copy(update={"form": tuple(form)}), exp, today):
+                out.append((f, value))
+                taken.add(f.name)
+        return out
+
+    def _proposals(self, text: str, matter: Matter, expected: FormField | None, today: dt.date) -> list[tuple[FormField, Any]]:
         t = normalize(text)
         out: list[tuple[FormField, Any]] = []
         mentions = mentioned_fields(t, matter.form)
@@ -149,7 +175,18 @@ class SlotFiller:
         """Apply every proposal in the message to `slots` (in place); return what happened."""
         correction = bool(CORRECTION.search(normalize(text)))
         updates: list[SlotUpdate] = []
+        if expected is not None and expected.name in slots and UNCHANGED.search(normalize(text)) \
+                and not find_id_numbers(text) and not find_mobiles(text):
+            # "没变 / 一样 / 同上": the value on the form stays, with its source; nothing is overwritten.
+            kept = slots[expected.name]
+            return [SlotUpdate(field=expected.name, label=expected.label, accepted=True, value=kept.value,
+                               previous=kept.value, correction=False)]
         for f, value in self.proposals(text, matter, expected, today):
+            if is_not_a_value(value) or (isinstance(value, str) and UNCHANGED.fullmatch(value.strip())):
+                previous = slots[f.name].value if f.name in slots else None
+                updates.append(SlotUpdate(field=f.name, label=f.label, accepted=False, value=value, previous=previous,
+                                          reason=f"“{value}”不是{f.label}，请直接告诉我具体的{f.label}"))
+                continue
             result = self.validate(f, value)
             if result.ok and f.type.value == "address" and not looks_like_address(str(result.value)):
                 result = Validation.reject(f"“{result.value}”不像完整地址，请告诉我包含区、街道（路）和门牌号的地址")
@@ -162,6 +199,17 @@ class SlotFiller:
                 updates.append(SlotUpdate(field=f.name, label=f.label, accepted=False, value=value, previous=previous,
                                           reason=result.reason, correction=correction or previous is not None))
         return updates
+
+
+_NAME_CUE = re.compile(r"叫|姓名|名字")
+
+
+def _named_field(text: str, form: list[FormField]) -> FormField | None:
+    """The field a clause about another person answers when it names no field: their name after 叫."""
+    if _NAME_CUE.search(text):
+        names = [f for f in form if f.label.endswith(("姓名", "名称", "姓名（名称）"))]
+        return names[0] if len(names) == 1 else None
+    return None
 
 
 def _target(matter: Matter, validator: str, expected: FormField | None, taken: set[str]) -> FormField | None:

@@ -1,0 +1,105 @@
+"""Whose value is it: values said about another person never fill the applicant's fields (issue #12).
+
+Cases come from conversations residents had with the assistant, where a partner's ID number overwrote the
+applicant's own, "她" became the partner's name and "也没变" became an employer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from assistant.catalog import MatterRegistry
+from assistant.extractors import default_extractors
+from assistant.models import Provenance, Slot, SourceKind
+from assistant.roles import Person, clauses, field_person, is_not_a_value
+from assistant.slots import SlotFiller
+from assistant.validators import default_validators
+from guardrails import pii
+from tests.conftest import SAMPLES
+
+pytestmark = pytest.mark.unit
+TODAY = dt.date(2026, 11, 27)
+REG = MatterRegistry.from_folder(SAMPLES / "matters")
+MARRIAGE = REG.matter("m-marriage-registration")
+BIRTH = REG.matter("m-birth-medical-cert")
+RENEW = REG.matter("m-residence-permit-renew")
+FILLER = SlotFiller(default_extractors(), default_validators(pii))
+OWN_ID = "310117198803120113"
+PARTNER_ID = "110101199003074477"
+
+
+def own_slots() -> dict[str, Slot]:
+    profile = Provenance(kind=SourceKind.PROFILE, profile_field="name")
+    return {"name": Slot(name="name", value="测试何强", source=profile),
+            "id_number": Slot(name="id_number", value=OWN_ID, source=profile)}
+
+
+@pytest.mark.parametrize(("text", "people"), [
+    ("她身份证110101199003074477", [Person.OTHER]),
+    ("我叫何强，她叫张晓雨", [Person.APPLICANT, Person.OTHER]),
+    ("我老婆叫李梅，身份证110101199003074477", [Person.OTHER, Person.OTHER]),
+    ("我妈叫王秀英", [Person.MOTHER]),
+    ("孩子叫何小宝，她是十月八号生的", [Person.CHILD, Person.CHILD]),
+    ("单位也没变", [None]),
+    ("阿拉屋里厢老头子退休了", [Person.APPLICANT]),
+])
+def test_each_clause_is_about_someone(text: str, people: list[Person | None]) -> None:
+    assert [c.person for c in clauses(text)] == people
+
+
+def test_fields_know_whose_they_are() -> None:
+    persons = {f.name: field_person(f) for f in MARRIAGE.form}
+    assert persons["id_number"] == Person.APPLICANT and persons["partner_id_number"] == Person.OTHER
+    assert persons["partner_name"] == Person.OTHER
+    birth = {f.name: field_person(f) for f in BIRTH.form}
+    assert birth["father_name"] == Person.FATHER and birth["child_name"] == Person.CHILD
+
+
+def test_a_partners_id_never_overwrites_the_applicants() -> None:
+    slots = own_slots()
+    updates = FILLER.fill(f"她身份证{PARTNER_ID}", MARRIAGE, slots, None, 3, TODAY)
+    assert slots["id_number"].value == OWN_ID and slots["id_number"].source.kind == SourceKind.PROFILE
+    assert "id_number" not in {u.field for u in updates}
+    if "partner_id_number" in slots:
+        assert slots["partner_id_number"].value == PARTNER_ID
+
+
+def test_the_partners_name_goes_to_the_partners_field_and_never_as_a_pronoun() -> None:
+    slots = own_slots()
+    FILLER.fill("她叫张晓雨", MARRIAGE, slots, None, 3, TODAY)
+    assert slots["partner_name"].value == "张晓雨" and slots["name"].value == "测试何强"
+    slots = own_slots()
+    [u] = FILLER.fill("她", MARRIAGE, slots, MARRIAGE.field("partner_name"), 4, TODAY)
+    assert not u.accepted and "partner_name" not in slots and "不是对方姓名" in (u.reason or "")
+
+
+def test_my_own_and_my_partners_values_in_one_message() -> None:
+    slots: dict[str, Slot] = {}
+    FILLER.fill(f"我叫何强，她叫张晓雨，她身份证{PARTNER_ID}", MARRIAGE, slots, MARRIAGE.field("name"), 2, TODAY)
+    assert slots["name"].value == "何强" and slots["partner_name"].value == "张晓雨"
+    assert "id_number" not in slots
+
+
+def test_nothing_changed_keeps_the_value_and_its_source() -> None:
+    source = Provenance(kind=SourceKind.PROFILE, profile_field="employer")
+    slots = {"employer": Slot(name="employer", value="上海松江测试机械有限公司", source=source)}
+    [u] = FILLER.fill("单位也没变", RENEW, slots, RENEW.field("employer"), 5, TODAY)
+    assert u.accepted and slots["employer"].value == "上海松江测试机械有限公司" and slots["employer"].source == source
+
+
+def test_nothing_changed_without_a_value_is_asked_again() -> None:
+    slots: dict[str, Slot] = {}
+    updates = FILLER.fill("也没变", RENEW, slots, RENEW.field("employer"), 5, TODAY)
+    assert "employer" not in slots and all(not u.accepted for u in updates)
+
+
+@pytest.mark.parametrize("value", ["她", "变更后", "也没变", "同上", "跟档案一样", "对方"])
+def test_pronouns_and_filler_are_not_values(value: str) -> None:
+    assert is_not_a_value(value)
+
+
+@pytest.mark.parametrize("value", ["张晓雨", "上海松江测试机械有限公司", "120"])
+def test_real_values_are_values(value: str) -> None:
+    assert not is_not_a_value(value)
