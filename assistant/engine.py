@@ -19,6 +19,7 @@ from assistant.models import Candidate, MatterRef, Outcome, RetrievedChunk, Step
 from assistant.replies import ask_field, ask_situation, slot_views
 from assistant.state import Phase, SessionState
 from assistant.store import new_id
+from guardrails.semantic import asks_something
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,11 @@ def settle_deferred(deps: Deps, ctx: TurnContext) -> None:
     consumed = ctx.form_changed() and ctx.outcome not in (Outcome.ANSWERED, Outcome.HELD_FOR_REVIEW, Outcome.REFUSED)
     if consumed:
         ctx.rules.append("in.semantic:overridden_by_form")
+        return
+    if not asks_something(ctx.redacted) and ctx.outcome in (Outcome.COLLECTING, Outcome.CLARIFYING):
+        # A statement that asks nothing ("单位解除的，是裁员") is an answer the form could not use: the form's
+        # question is asked again; refusing it would be a false refusal.
+        ctx.rules.append("in.semantic:statement_in_form")
         return
     ctx.restore_form()
     ctx.parts.clear()

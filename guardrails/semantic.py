@@ -50,12 +50,18 @@ _LETTER = re.compile(r"[\u3400-\u9fffA-Za-z]")
 
 _ADDRESS = re.compile(r"[\u4e00-\u9fff\d]{1,12}(路|街|弄|巷|村|大道|公路)[^\s]{0,4}?[\d一二三四五六七八九十百零〇]+(号|弄|室|栋|幢|楼)")
 _ASKS = re.compile(r"[?？]|吗|怎么|如何|怎样|哪能|能不能|可不可以|可以|什么|啥|哪里|哪儿|为什么|帮我|给我|告诉|请你|你(要|能|会)|"
-                   r"查|谁|找|搜|导出|列出|发给|提供")
+                   r"查|谁|找|搜|导出|列出|发给|提供|讲|说说|推荐|教|写|评价|分析|判断|预测|猜|编|生成|翻译|解释|回答|聊|"
+                   r"ignore|tell|show|print|what|how|why|can you|please")
 
 
 def content_chars(redacted_text: str) -> int:
     """Letters that carry meaning: Han and Latin, PII labels such as [身份证号] left out."""
     return len(_LETTER.findall(_PII_LABEL.sub("", redacted_text)))
+
+
+def asks_something(text: str) -> bool:
+    """A question or a request (吗, 怎么, 帮我, 查, 告诉…), as opposed to a statement that answers one."""
+    return bool(_ASKS.search(text))
 
 
 def is_data_reply(redacted_text: str) -> bool:
