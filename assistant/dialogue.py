@@ -12,8 +12,9 @@ from assistant.catalog import Matter
 from assistant.checklist import build_checklist
 from assistant.context import Deps, TurnContext
 from assistant.extractors import choose_option, clean_value, consent_answer, yes_no
-from assistant.identify import Decision
+from assistant.identify import Decision, Identification
 from assistant.models import ApplicationRef, Choice, Outcome, Provenance, Slot, SourceKind
+from assistant.negation import Negation, excludes, split_negation
 from assistant.prefill import prefill
 from assistant.qa import answer_question
 from assistant.replies import (
@@ -33,6 +34,7 @@ from assistant.replies import (
 )
 from assistant.slots import SlotUpdate, answer_situation, detect_situations, next_field, open_situations
 from assistant.state import Phase
+from guardrails.config import HELD_MESSAGE
 from kb.text import normalize
 
 APPLY = re.compile(r"我想|我要|想办|要办|帮我|我准备|准备|打算|开一家|开个|开家|申请一下|现在办|开始办|在线办")
@@ -77,7 +79,10 @@ def handoff(deps: Deps, ctx: TurnContext, reason: str, message: str) -> None:
 
 # -- identification ----------------------------------------------------------------------------------
 def identify(deps: Deps, ctx: TurnContext) -> None:
-    ident = deps.identifier.identify(ctx.text)
+    negation = split_negation(ctx.text)
+    ident = deps.identifier.identify(negation.kept)
+    if negation.excluded:
+        ident = _without_excluded(deps, ctx, ident, negation)
     ctx.identification = ident
     ctx.retrieved.extend(ident.hits)
     ctx.rules.append(f"identify.{ident.decision.value}")
@@ -96,6 +101,22 @@ def identify(deps: Deps, ctx: TurnContext) -> None:
         return
     top = ident.candidates[0]
     begin(deps, ctx, top.id, ident.confidence)
+
+
+def _without_excluded(deps: Deps, ctx: TurnContext, ident: Identification, negation: Negation) -> Identification:
+    """Drop the matters the citizen said it is not ("不是低保！"); never accept a guess that lost its top."""
+    entries = {e.id: e for e in deps.registry.entries()}
+    kept = tuple(c for c in ident.candidates
+                 if not (c.id in entries and excludes(negation, (entries[c.id].title, *entries[c.id].aliases))))
+    if len(kept) == len(ident.candidates):
+        return ident
+    ctx.rules.append("identify.negation:" + ",".join(negation.excluded))
+    decision = ident.decision
+    if not kept:
+        decision = Decision.UNKNOWN
+    elif kept[0].id != ident.candidates[0].id and decision == Decision.ACCEPT:
+        decision = Decision.CLARIFY if len(kept) > 1 else Decision.ACCEPT
+    return ident.model_copy(update={"candidates": kept, "decision": decision, "confusable": ()})
 
 
 def begin(deps: Deps, ctx: TurnContext, entry_id: str, confidence: float | None, text: str | None = None) -> None:
@@ -124,6 +145,13 @@ def begin(deps: Deps, ctx: TurnContext, entry_id: str, confidence: float | None,
 def start(deps: Deps, ctx: TurnContext, entry_id: str, confidence: float | None) -> None:
     s = ctx.state
     reg = deps.registry
+    if ctx.verdict is not None and ctx.verdict.hold:
+        # The input rails asked for 人工复核 (a rumour, pressure to confirm, a paid shortcut): nothing starts.
+        reason = "; ".join(r.ref for r in ctx.verdict.rules if r.verdict.value == "hold") or "input rail"
+        deps.hold_queue.hold(ctx.turn_id, s.session_id, "", f"input: {reason}", ())
+        ctx.rules.append("dialogue.no_start_while_held")
+        ctx.finish(Outcome.HELD_FOR_REVIEW, HELD_MESSAGE)
+        return
     if reg.is_bundle(entry_id):
         bundle = reg.bundle(entry_id)
         s.bundle_id, s.bundle_step, s.carried = bundle.id, 0, {}
@@ -169,10 +197,11 @@ def on_clarify(deps: Deps, ctx: TurnContext) -> None:
         begin(deps, ctx, titles[picked], 1.0, text=question)  # the citizen named it: no guess left
         return
     s.candidates, s.phase, s.question = [], Phase.IDLE, None
-    if "都不是" in ctx.text or "都不对" in ctx.text:
+    negation = split_negation(ctx.text)
+    if negation.none_of_shown and negation.kept == ctx.text.strip():  # "都不是" and nothing else
         ctx.finish(Outcome.ANSWERED, "好的，请换个说法描述您想办的事，比如“孩子出生后要报户口”。")
         return
-    identify(deps, ctx)
+    identify(deps, ctx)  # "都不是，就是租房备案": identified on what they said it is
 
 
 def on_offer(deps: Deps, ctx: TurnContext) -> None:

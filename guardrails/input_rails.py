@@ -8,6 +8,7 @@ signposting message (110/120/12345) and are never held. A rule that raises fails
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from collections import Counter
 from typing import TYPE_CHECKING, Any
@@ -162,7 +163,11 @@ class InputRails:
                     add(SemanticRail.id, SemanticRail.version, RuleVerdict.ERROR, f"{type(exc).__name__}: {exc}", None)
                     failed = True
                 else:
-                    if sem.refuse and sem.category is not None:
+                    if sem.refuse and sem.category == Category.FABRICATED_POLICY and not _CLAIM_CUE.search(redacted):
+                        # A rumour or an authoring request always says where it comes from or what to write;
+                        # without such a cue, similarity alone is not enough to hold a plain request.
+                        pass
+                    elif sem.refuse and sem.category is not None:
                         verdict = RuleVerdict.HOLD if sem.category == Category.FABRICATED_POLICY else RuleVerdict.BLOCK
                         add(SemanticRail.id, SemanticRail.version, verdict, f"{sem.category.value}: {sem.detail()}",
                             sem.category)
@@ -198,3 +203,5 @@ class InputRails:
 
 
 _DECISIVE = (RuleVerdict.BLOCK, RuleVerdict.HOLD, RuleVerdict.EMERGENCY)
+_CLAIM_CUE = re.compile(r"说|听|据|消息|网上|网传|公众号|视频|朋友圈|群里|新政策|最新|规定|通知|文件|公告|口气|口吻|模仿|编|伪造|"
+                        r"付费|加急|真的|对吗|对吧|对不对|是吧|保证|截图")
