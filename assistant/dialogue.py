@@ -34,10 +34,12 @@ from assistant.replies import (
 )
 from assistant.slots import SlotUpdate, answer_situation, detect_situations, next_field, open_situations
 from assistant.state import Phase
+from assistant.status import answer_status, asks_status
 from guardrails.config import HELD_MESSAGE
 from kb.text import normalize
 
 APPLY = re.compile(r"我想|我要|想办|要办|帮我|我准备|准备|打算|开一家|开个|开家|申请一下|现在办|开始办|在线办")
+APPLY_NEW = re.compile(r"(我想|我要|想|要|帮我)(再)?(申请|办理?|开)(一个|一份|个)?(新的)?")
 CONFIRM_WORDS = ("确认提交", "确认", "提交", "确定提交", "确认无误", "确认申请", "同意提交", "确定", "确认无误提交")
 HUMAN = re.compile(r"转人工|人工客服|人工服务|找人工|真人|工作人员帮|人工帮办")
 CANCEL = re.compile(r"^(?:取消|不办了|算了|重新开始|重来|退出|结束)")
@@ -63,6 +65,8 @@ def control(deps: Deps, ctx: TurnContext) -> None:
         ctx.finish(Outcome.ANSWERED, CANCELLED)
     elif GREET.match(t) and ctx.state.phase in (Phase.IDLE, Phase.HANDED_OFF):
         ctx.finish(Outcome.ANSWERED, GREETING)
+    elif asks_status(t) and not APPLY_NEW.search(t):
+        answer_status(deps, ctx)  # "我的申请到哪一步了" is a status query, never a new application
     elif is_confirmation(t) and ctx.state.phase != Phase.CONFIRM:
         ctx.rules.append("dialogue.confirm_without_screen")
         ctx.finish(Outcome.ANSWERED, "目前没有等待您确认提交的申请。请先告诉我想办理的事项，填写完成并核对后再确认提交。")

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from kb.models import LiveVersion, SearchFilters, SearchHit
 
 if TYPE_CHECKING:
+    from guardrails.applications import Application, ApplicationStatus
+    from guardrails.roles import Principal
     from policy.matching import MatchReport
 
 
@@ -87,8 +89,16 @@ class HoldQueuePort(Protocol):
 
 class ApplicationGatePort(Protocol):
     def create(
-        self, session_id: str, matter_id: str, citizen: str, fields: dict[str, Any], requires_staff_approval: bool
-    ) -> Any: ...
+        self, session_id: str, matter_id: str, citizen: Principal, fields: dict[str, Any],
+        requires_staff_approval: bool, *, session_owner: str | None = None,
+    ) -> Application: ...
+
+    def get(self, app_id: str, viewer: Principal | None = None) -> Application: ...
+
+    def list(
+        self, status: ApplicationStatus | str | None = None, citizen: str | None = None,
+        viewer: Principal | None = None,
+    ) -> list[Application]: ...
 
 
 class KnowledgeSearch(Protocol):

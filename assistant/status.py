@@ -1,0 +1,50 @@
+"""办件进度: "我的申请到哪一步了" answers from the person's applications; it never starts a new one.
+
+Anonymous sessions see only what they submitted in this session; a logged-in citizen sees all of theirs.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.context import Deps, TurnContext
+from assistant.models import Outcome
+
+STATUS_QUERY = re.compile(
+    r"(申请|办件|材料|审核|审批|进度|手续|证|执照|补贴|低保|津贴|养老金|失业金)[^。？?！!]{0,8}"
+    r"(到哪|哪一步|哪步|进度|怎么样了|咋样了|结果|批了没|批下来|批没批|通过了没|有没有通过|审完|审好|办好了没|办完了没)"
+    r"|审到哪|到哪一步|办到哪|进度(怎么|如何)?查|查(一下|下)?(办件)?进度"
+)
+STATUS_LABELS = {
+    "awaiting_staff_review": "待工作人员审核",
+    "submitted": "已提交，办理部门处理中",
+    "approved": "已审核通过",
+    "returned": "已退回补正",
+}
+
+
+def asks_status(text: str) -> bool:
+    return bool(STATUS_QUERY.search(text))
+
+
+def answer_status(deps: Deps, ctx: TurnContext) -> None:
+    """List the person's applications with their status in plain Chinese (never a raw code)."""
+    s = ctx.state
+    apps = {a.id: a for a in deps.applications.list(citizen=s.principal_id)} if s.principal_id else {}
+    for ref in s.completed:
+        if ref.id and ref.id not in apps:
+            apps[ref.id] = deps.applications.get(ref.id)
+    ctx.rules.append(f"status.listed:{len(apps)}")
+    if not apps:
+        ctx.finish(Outcome.ANSWERED, "暂时没有查到您通过本助手提交的申请。如果是在窗口或其他渠道提交的，可登录“一网通办”"
+                                     "查询办件进度，也可以回复“转人工”，由工作人员帮您查询。")
+        return
+    lines = []
+    for n, a in enumerate(sorted(apps.values(), key=lambda a: a.created_at), 1):
+        name = deps.registry.title(a.matter_id) if a.matter_id in deps.registry else "办件"
+        status = STATUS_LABELS.get(a.status.value, "处理中")
+        line = f"{n}. {name}（申请编号 {a.id}，{a.created_at:%Y-%m-%d} 提交）：{status}"
+        if a.return_reason:
+            line += f"，退回原因：{a.return_reason}"
+        lines.append(line)
+    ctx.finish(Outcome.ANSWERED, "您的申请进度如下：\n" + "\n".join(lines))

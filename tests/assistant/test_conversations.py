@@ -1,0 +1,55 @@
+"""Conversations as residents have them (issue #12), through the production wiring: status queries,
+negation, other people's details, "没变", ID typos. Written from what people said, not from the extractor."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.engine import Assistant
+from assistant.models import Outcome, TurnResult
+from tests.assistant.test_safety import say
+
+pytestmark = pytest.mark.e2e
+
+
+def slots(r: TurnResult) -> dict[str, object]:
+    return {s.name: s.value for s in r.slots}
+
+
+def test_asking_for_progress_never_starts_an_application(real_assistant: Assistant) -> None:
+    [r] = say(real_assistant, ["我的申请到哪一步了"])
+    assert r.outcome == Outcome.ANSWERED and r.matter is None and r.application is None
+    assert "没有查到" in r.reply and "转人工" in r.reply
+
+
+def test_progress_after_submitting_names_the_matter_and_a_chinese_status(real_assistant: Assistant) -> None:
+    turns = say(real_assistant, ["居住证快到期了帮我续签", "没搬家", "没换工作", "同意", "确认提交", "审到哪一步了"],
+                profile="c-test-wujiu")
+    assert turns[4].outcome == Outcome.SUBMITTED
+    last = turns[-1]
+    assert last.outcome == Outcome.ANSWERED and last.application is None
+    assert "上海市居住证签注（续签）" in last.reply and turns[4].application.id in last.reply  # type: ignore[union-attr]
+    assert "submitted" not in last.reply and "awaiting" not in last.reply
+
+
+def test_not_this_matter_but_that_one(real_assistant: Assistant) -> None:
+    [r] = say(real_assistant, ["不是低保！我想开个小店，帮我办登记吧"], profile="c-test-zhangsan")
+    assert r.matter is None or r.matter.id != "m-dibao"
+    assert "低保" not in r.reply.split("。")[0]
+
+
+def test_a_partners_details_fill_the_partners_fields_only(real_assistant: Assistant) -> None:
+    turns = say(real_assistant, ["我要和女朋友去领结婚证", "内地居民", "同意", "她叫张晓雨，她身份证110101199003074477"],
+                profile="c-sample-heqiang")
+    own = slots(turns[2])
+    now = slots(turns[-1])
+    assert now.get("partner_name") == "张晓雨"
+    assert now.get("id_number") == own.get("id_number") and now.get("name") == own.get("name")
+
+
+def test_a_wrong_check_digit_asks_to_recheck_and_is_not_refused(real_assistant: Assistant) -> None:
+    turns = say(real_assistant, ["居住证快到期了帮我续签", "没搬家", "没换工作", "同意", "身份证号码改成110101199003070000"],
+                profile="c-test-wujiu")
+    last = turns[-1]
+    assert last.outcome == Outcome.AWAITING_CONFIRMATION and "校验位不正确" in last.reply
+    assert slots(last)["id_number"] == slots(turns[3])["id_number"]
