@@ -22,7 +22,10 @@ from kb.text import normalize, split_sentences
 log = logging.getLogger(__name__)
 
 # Question words -> the guide sections that answer them.
+AMOUNT = re.compile(r"(一个月|每月|每个月|每年|一年|能|可以)(能)?(领|发|拿|补|给)?(多少|几多)|(领|发|补贴|补助|津贴|给|拿)(多少|几多)|"
+                    r"多少钱一个月|标准是多少|什么标准|金额")
 INTENT_SECTIONS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (AMOUNT, ("补贴标准", "发放标准", "待遇标准", "补助标准", "申请条件")),
     (re.compile(r"材料|带什么|准备什么|要带|需要哪些东西|证件"), ("申请材料",)),
     (re.compile(r"多久|多长时间|几天|时限|多快|什么时候能|几个工作日|办好"), ("办理时限",)),
     (re.compile(r"多少钱|费用|收费|要钱|免费|花钱"), ("收费标准",)),
@@ -41,6 +44,8 @@ def wanted_sections(question: str) -> tuple[str, ...]:
     for pattern, sections in INTENT_SECTIONS:
         if pattern.search(q):
             out.extend(sections)
+    if AMOUNT.search(q) and not re.search(r"收费|费用|手续费|工本费|要钱|花钱", q):
+        out = [s for s in out if s != "收费标准"]  # "一个月多少钱" asks what one receives, not what one pays
     return tuple(dict.fromkeys(out))
 
 

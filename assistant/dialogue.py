@@ -210,17 +210,33 @@ def on_clarify(deps: Deps, ctx: TurnContext) -> None:
 
 def on_offer(deps: Deps, ctx: TurnContext) -> None:
     s = ctx.state
-    answer = yes_no(ctx.text)
     t = normalize(ctx.text)
+    answer = None if is_question(t) else yes_no(ctx.text)  # "要多久" asks; it does not say 要
     if answer is False or any(w in t for w in ("暂不", "不办", "不用", "先不")):
         s.offer, s.phase = None, Phase.IDLE
         ctx.finish(Outcome.ANSWERED, "好的。还有其他想了解或办理的事吗？")
     elif s.offer and (answer is True or "开始办理" in t or ("办" in t and not is_question(t) and answer is not False)):
         entry, s.offer = s.offer, None
         start(deps, ctx, entry, s.confidence)
+    elif s.offer and not deps.registry.is_bundle(s.offer) and is_question(t) and not _names_another_matter(deps, s.offer, t):
+        # A follow-up ("怎么补", "要多久", "一个月多少钱") is about the matter just discussed.
+        ctx.rules.append(f"dialogue.follow_up:{s.offer}")
+        matter = deps.registry.matter(s.offer)
+        if answer_question(deps, ctx, matter, ctx.text, s.confidence) and ctx.outcome == Outcome.ANSWERED:
+            ctx.say(f"需要我现在帮您在线办理“{matter.name}”吗？")
+            ctx.choices = [Choice(label="开始办理", value="开始办理"), Choice(label="暂不办理", value="暂不办理")]
+        elif not ctx.done:
+            s.offer, s.phase = None, Phase.IDLE
+            identify(deps, ctx)
     else:
         s.offer, s.phase = None, Phase.IDLE
         identify(deps, ctx)
+
+
+def _names_another_matter(deps: Deps, current: str, text: str) -> bool:
+    """Whether a follow-up question is confidently about a different matter than the current one."""
+    ident = deps.identifier.identify(text)
+    return ident.decision == Decision.ACCEPT and ident.top is not None and ident.top.id != current
 
 
 def on_situation(deps: Deps, ctx: TurnContext, matter: Matter) -> None:

@@ -53,3 +53,12 @@ def test_a_wrong_check_digit_asks_to_recheck_and_is_not_refused(real_assistant: 
     last = turns[-1]
     assert last.outcome == Outcome.AWAITING_CONFIRMATION and "校验位不正确" in last.reply
     assert slots(last)["id_number"] == slots(turns[3])["id_number"]
+
+
+def test_follow_up_questions_stay_on_the_matter_just_answered(real_assistant: Assistant) -> None:
+    first, amount, how_long, other = say(real_assistant, ["老年综合津贴怎么申请", "一个月多少钱", "要多久", "社保卡丢了怎么补"],
+                                         profile="c-test-zhouba")
+    assert first.matter and first.matter.id == "m-elderly-allowance"
+    assert amount.outcome == Outcome.ANSWERED and "每月75元" in amount.reply and "不收费" not in amount.reply
+    assert how_long.outcome == Outcome.ANSWERED and "5个工作日" in how_long.reply  # a question, not a "要" to start
+    assert other.outcome == Outcome.ANSWERED and "社会保障卡" in other.reply  # a new matter named: it moves on
