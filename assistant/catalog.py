@@ -146,6 +146,7 @@ class Matter(Value):
     examples: tuple[str, ...] = ()
     knowledge: tuple[str, ...] = ()  # cited knowledge item ids, the guide first
     requires_staff_approval: bool = False
+    produces: str | None = None  # the e-licence type this matter issues (营业执照 business_license, …)
     situations: tuple[Situation, ...] = ()
     materials: tuple[Material, ...] = ()
     form: tuple[FormField, ...] = ()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from assistant import bundles
 from assistant.answer import is_question
 from assistant.catalog import Matter
 from assistant.checklist import build_checklist
@@ -65,11 +66,20 @@ def control(deps: Deps, ctx: TurnContext) -> None:
         ctx.finish(Outcome.ANSWERED, CANCELLED)
     elif GREET.match(t) and ctx.state.phase in (Phase.IDLE, Phase.HANDED_OFF):
         ctx.finish(Outcome.ANSWERED, GREETING)
+    elif ctx.state.bundle_id and ctx.state.phase in (Phase.SITUATION, Phase.CONSENT, Phase.COLLECT, Phase.CONFIRM) \
+            and bundles.says_done(t) and _names_current_or_none(deps, ctx, t):
+        skip_current_step(deps, ctx)
     elif asks_status(t) and not APPLY_NEW.search(t):
         answer_status(deps, ctx)  # "我的申请到哪一步了" is a status query, never a new application
     elif is_confirmation(t) and ctx.state.phase != Phase.CONFIRM:
         ctx.rules.append("dialogue.confirm_without_screen")
         ctx.finish(Outcome.ANSWERED, "目前没有等待您确认提交的申请。请先告诉我想办理的事项，填写完成并核对后再确认提交。")
+
+
+def _names_current_or_none(deps: Deps, ctx: TurnContext, text: str) -> bool:
+    bundle = deps.registry.bundle(ctx.state.bundle_id or "")
+    named = bundles.names_step(deps.registry, bundle, text)
+    return named is None or named == ctx.state.bundle_step
 
 
 def handoff(deps: Deps, ctx: TurnContext, reason: str, message: str) -> None:
@@ -158,16 +168,56 @@ def start(deps: Deps, ctx: TurnContext, entry_id: str, confidence: float | None)
         return
     if reg.is_bundle(entry_id):
         bundle = reg.bundle(entry_id)
-        s.bundle_id, s.bundle_step, s.carried = bundle.id, 0, {}
+        profile = deps.profiles.find(s.profile_id) if deps.identity.may_read_profile(s) else None
+        first, skips = bundles.skip_done(reg, bundle, bundles.start_step(reg, bundle, ctx.text), profile, ctx.text,
+                                         ctx.today)
+        s.bundle_id, s.bundle_step, s.carried = bundle.id, first, {}
         steps = "；".join(f"{n}. {reg.matter(m).name}" for n, m in enumerate(bundle.matters, 1))
         ctx.say(f"好的，这件事可以按“{bundle.name}”一次办理，共 {len(bundle.matters)} 项：{steps}。"
-                "前一项填过的信息会自动带到下一项。我们先办第1项。")
-        matter_id = bundle.matters[0]
+                "前一项填过的信息会自动带到下一项。")
+        _record_skips(ctx, skips)
+        if first >= len(bundle.matters):
+            s.leave_bundle()
+            ctx.finish(Outcome.ANSWERED, "这件事的各项都已经办好，不需要再申请了。还有什么可以帮您？")
+            return
+        ctx.say(f"我们先办第{first + 1}项。")
+        matter_id = bundle.matters[first]
     else:
         matter_id = entry_id
         if s.bundle_id and matter_id not in reg.bundle(s.bundle_id).matters:
             s.leave_bundle()
     open_matter(deps, ctx, reg.matter(matter_id), confidence)
+
+
+def _record_skips(ctx: TurnContext, skips: list[bundles.Skip]) -> None:
+    for skip in skips:
+        ctx.state.completed.append(ApplicationRef(id=None, matter_id=skip.matter_id, status=f"skipped_{skip.reason}"))
+        ctx.rules.append(f"bundle.skip:{skip.matter_id}:{skip.reason}")
+        ctx.say(skip.note)
+
+
+def skip_current_step(deps: Deps, ctx: TurnContext) -> None:
+    """"这一项已经办好了 / 跳过" inside a bundle: record it (本人声明) and go on with the next step."""
+    s = ctx.state
+    bundle = deps.registry.bundle(s.bundle_id or "")
+    current = bundle.matters[s.bundle_step]
+    _record_skips(ctx, [bundles.Skip(current, "declared",
+                                     f"好的，“{deps.registry.matter(current).name}”按您说的已办好（本人声明），跳过这一项。")])
+    profile = deps.profiles.find(s.profile_id) if deps.identity.may_read_profile(s) else None
+    nxt, more = bundles.skip_done(deps.registry, bundle, s.bundle_step + 1, profile, "", ctx.today)
+    _record_skips(ctx, more)
+    carry, situations, confidence = dict(s.carried), {**s.carried_situations, **s.situations}, s.confidence
+    s.reset_matter()
+    s.carried, s.carried_situations, s.confidence = carry, situations, confidence
+    if nxt >= len(bundle.matters):
+        s.leave_bundle()
+        s.phase = Phase.IDLE
+        ctx.finish(Outcome.ANSWERED, f"“{bundle.name}”的各项都已处理完。还有什么可以帮您？")
+        return
+    s.bundle_step = nxt
+    nxt_matter = deps.registry.matter(bundle.matters[nxt])
+    ctx.say(f"接下来办理第{nxt + 1}项“{nxt_matter.name}”。")
+    open_matter(deps, ctx, nxt_matter, confidence)
 
 
 def open_matter(deps: Deps, ctx: TurnContext, matter: Matter, confidence: float | None) -> None:
@@ -283,6 +333,15 @@ def on_consent(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
 def on_collect(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
     s = ctx.state
     expected = matter.field((s.pending or "").removeprefix("field:")) if (s.pending or "").startswith("field:") else None
+    bundle = deps.registry.bundle(s.bundle_id) if s.bundle_id else None
+    waiting = bundles.pending_field(expected, normalize(ctx.text), bundle, s.bundle_step, deps.registry)
+    if expected is not None and waiting is not None:
+        # 统一社会信用代码 before the licence is issued: pending, completed by staff; the form goes on.
+        s.slots[expected.name] = Slot(name=expected.name, value="待补充",
+                                      source=Provenance(kind=SourceKind.PENDING, carried_from=waiting))
+        ctx.rules.append(f"slot.{expected.name}:pending")
+        ctx.say(f"好的，{expected.label}等“{waiting}”办结、证照核发后由工作人员补充，我们先填其他信息。")
+        return
     if is_question(ctx.text) and not names_a_field(deps, ctx, matter):
         answer_question(deps, ctx, matter, ctx.text, s.confidence)
         return
@@ -323,7 +382,10 @@ def on_next(deps: Deps, ctx: TurnContext) -> None:
     s = ctx.state
     answer = yes_no(ctx.text)
     t = normalize(ctx.text)
-    if s.bundle_id and (answer is True or "继续" in t):
+    if s.bundle_id and bundles.says_done(t):  # "食品经营许可证已经有了": the offered next step is done
+        s.bundle_step += 1
+        skip_current_step(deps, ctx)
+    elif s.bundle_id and (answer is True or "继续" in t):
         bundle = deps.registry.bundle(s.bundle_id)
         s.bundle_step += 1
         nxt = deps.registry.matter(bundle.matters[s.bundle_step])
@@ -440,7 +502,8 @@ def submit(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
     s = ctx.state
     findings = deps.reviewer.review(matter, s.situations, s.slots)
     flagged = any(not f.ok for f in findings)
-    staff = matter.requires_staff_approval or flagged
+    pending = any(slot.source.kind == SourceKind.PENDING for slot in s.slots.values())
+    staff = matter.requires_staff_approval or flagged or pending  # staff complete a pending value
     fields = {name: _shown(slot.value) if hasattr(slot.value, "isoformat") else slot.value for name, slot in s.slots.items()}
     app = deps.applications.create(s.session_id, matter.id, deps.identity.principal(s), fields, staff,
                                    session_owner=deps.identity.owner(s))

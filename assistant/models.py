@@ -33,6 +33,7 @@ class SourceKind(StrEnum):
     PROFILE = "profile"  # 一人一档/一企一档 field
     ELICENCE = "elicence"  # 电子证照
     CARRIED = "carried"  # carried over from an earlier matter of the same bundle
+    PENDING = "pending"  # 待补充: the output of an earlier bundle step not issued yet; staff complete it
 
 
 class Provenance(Value):
@@ -59,6 +60,8 @@ class Provenance(Value):
         if self.kind == SourceKind.ELICENCE:
             until = f"有效期至{self.expires_on.isoformat()}" if self.expires_on else "长期有效"
             return f"电子证照《{self.licence_name}》{_mask(self.licence_number)}，{self.issuer}签发，{until}"
+        if self.kind == SourceKind.PENDING:
+            return f"待“{self.carried_from}”办结、证照核发后由工作人员补充"
         inner = self.original.describe() if self.original else ""
         return f"沿用自“{self.carried_from}”" + (f"（{inner}）" if inner else "")
 

@@ -54,6 +54,7 @@ REQUIRED_BUNDLES = ["b-open-shop", "b-birth", "b-retire", "b-open-company"]
 
 MATTER_KEYS = ["id", "version", "name", "department", "audience", "aliases", "description", "examples",
                "knowledge", "requires_staff_approval", "situations", "materials", "form", "prereview"]
+PRODUCED_LICENCES = {"business_license", "food_license", "birth_cert", "marriage_cert"}
 BUNDLE_KEYS = ["id", "version", "name", "aliases", "description", "examples", "matters", "carry_over"]
 SITUATION_KEYS = {"id", "question", "options"}
 OPTION_KEYS = {"value", "label", "keywords"}
@@ -174,8 +175,10 @@ def main():
         if d is None:
             continue
         w = f"matters/{p.name}"
-        if list(d.keys()) != MATTER_KEYS:
-            err(w, f"keys must be exactly {MATTER_KEYS}, got {list(d.keys())}")
+        if [k for k in d.keys() if k != "produces"] != MATTER_KEYS:  # produces: optional, the e-licence it issues
+            err(w, f"keys must be exactly {MATTER_KEYS} (plus optional produces), got {list(d.keys())}")
+        if "produces" in d and d["produces"] not in PRODUCED_LICENCES:
+            err(w, f"produces {d['produces']!r} is not one of {sorted(PRODUCED_LICENCES)}")
         mid = d.get("id", "")
         if mid != p.stem or not mid.startswith("m-"):
             err(w, "id must start with m- and match the file name")

@@ -62,3 +62,37 @@ def test_follow_up_questions_stay_on_the_matter_just_answered(real_assistant: As
     assert amount.outcome == Outcome.ANSWERED and "每月75元" in amount.reply and "不收费" not in amount.reply
     assert how_long.outcome == Outcome.ANSWERED and "5个工作日" in how_long.reply  # a question, not a "要" to start
     assert other.outcome == Outcome.ANSWERED and "社会保障卡" in other.reply  # a new matter named: it moves on
+
+
+def test_a_bundle_skips_a_step_whose_certificate_is_already_held(real_assistant: Assistant) -> None:
+    [r] = say(real_assistant, ["宝宝出生了要办哪些证，一起办"], profile="c-sample-wangfang")
+    assert r.matter and r.matter.id == "m-hukou-birth-registration"  # 出生医学证明 is in her e-licences
+    assert "已跳过" in r.reply and "bundle.skip:m-birth-medical-cert:elicence" in r.trace.rules
+
+
+@pytest.mark.parametrize(("text", "matter"), [
+    ("开店一件事，营业执照已经办好了", "m-food-business-license"),
+    ("开店一件事，从户外招牌开始办", "m-shop-sign"),
+])
+def test_a_bundle_starts_where_the_person_is(real_assistant: Assistant, text: str, matter: str) -> None:
+    [r] = say(real_assistant, [text], profile="c-test-zhangsan")
+    assert r.matter and r.matter.id == matter and r.outcome == Outcome.COLLECTING
+
+
+def test_a_licence_not_issued_yet_is_pending_not_a_loop(real_assistant: Assistant) -> None:
+    turns = say(real_assistant, [
+        "我想开个小饭馆，个体执照、食品许可、招牌一起办", "租的门面", "本人办理", "同意", "上海松江测试面馆",
+        "经营场所地址是上海市松江区方松街道样例路5号101室，面积35平方米", "餐饮服务", "确认提交", "继续办理",
+        "餐饮，现场炒菜", "还没有，营业执照还没下来", "3个人", "热食类食品制售", "确认提交"], profile="c-test-zhangsan")
+    pending = turns[10]
+    assert "工作人员补充" in pending.reply and "统一社会信用代码" in pending.reply
+    assert {s.name: s.source.kind.value for s in pending.slots}["uscc"] == "pending"
+    last = turns[-1]
+    assert last.outcome == Outcome.SUBMITTED and last.application is not None
+    assert last.application.status == "awaiting_staff_review"  # staff complete the pending value
+
+
+def test_saying_a_step_is_done_mid_bundle_moves_on(real_assistant: Assistant) -> None:
+    turns = say(real_assistant, ["开店一件事", "这一项已经办好了"], profile="c-test-zhangsan")
+    assert turns[0].matter and turns[0].matter.id == "m-individual-business-reg"
+    assert turns[1].matter and turns[1].matter.id == "m-food-business-license" and "本人声明" in turns[1].reply

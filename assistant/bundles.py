@@ -1,0 +1,102 @@
+"""Flexible 一件事: steps already done are skipped, a result still pending is carried, any step can start.
+
+- A step whose result exists is skipped with a note: the matter `produces` an e-licence that the person's
+  profile already holds (出生医学证明, 营业执照), or the person says it is done ("营业执照已经办好了", "跳过"),
+  recorded with source 本人声明.
+- A field that needs an earlier step's output (统一社会信用代码 before the licence is issued) takes
+  "还没有，营业执照还没下来" as a pending value that staff complete later, instead of looping on it.
+- "从食品经营许可开始" starts the bundle at that step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from assistant.catalog import FormField, Matter, MatterBundle, MatterRegistry
+from assistant.profiles import ELicence, Profile
+
+DONE = re.compile(r"(已经|早就|早已|已)[^，,。！!？?]{0,6}(办好|办过|办完|办下来|领了|领过|领到|拿到|有了|下来了|批下来)|"
+                  r"^(跳过|跳过这一?(步|项)|这一?(步|项)不用办|不用办了?|已经办了|办好了|有了)[。！!]*$")
+PENDING = re.compile(r"还没(有|下来|办好|拿到|领到|批)|没下来|还在办|在等|没拿到|暂时没有|还没办")
+START_AT = re.compile(r"从(?P<x>[^，,。！!？?]{2,16}?)(开始|办起|起)")
+PENDING_VALIDATORS = ("uscc",)
+# What people call a step's result ("营业执照已经办好了" means the 设立登记 step is done).
+PRODUCT_NAMES: dict[str, tuple[str, ...]] = {
+    "business_license": ("营业执照", "执照"),
+    "food_license": ("食品经营许可证", "食品经营许可", "食品许可证", "食品证"),
+    "birth_cert": ("出生医学证明", "出生证明", "出生证"),
+    "marriage_cert": ("结婚证",),
+}
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A bundle step not done here, and why (shown to the citizen, kept in the trace)."""
+
+    matter_id: str
+    reason: str  # "elicence" or "declared" (本人声明)
+    note: str
+
+
+def existing_result(matter: Matter, profile: Profile | None, today: dt.date) -> ELicence | None:
+    """The valid e-licence that this matter would issue, if the person already holds it."""
+    if profile is None or not matter.produces:
+        return None
+    found = profile.licence(matter.produces)
+    return found if found is not None and not found.expired(today) else None
+
+
+def says_done(text: str) -> bool:
+    return bool(DONE.search(text))
+
+
+def names_step(registry: MatterRegistry, bundle: MatterBundle, text: str) -> int | None:
+    """The step a message names ("食品经营许可", "招牌"), by matter name or alias."""
+    for n, mid in enumerate(bundle.matters):
+        m = registry.matter(mid)
+        names = (m.name, *m.aliases, *PRODUCT_NAMES.get(m.produces or "", ()))
+        if any(name and (name in text or (len(name) >= 4 and name[:4] in text)) for name in names):
+            return n
+    return None
+
+
+def start_step(registry: MatterRegistry, bundle: MatterBundle, text: str) -> int:
+    """Where a bundle starts: a step named after 从…开始, else the first."""
+    m = START_AT.search(text)
+    if m:
+        named = names_step(registry, bundle, m.group("x"))
+        if named is not None:
+            return named
+    return 0
+
+
+def skip_done(registry: MatterRegistry, bundle: MatterBundle, step: int, profile: Profile | None, text: str,
+              today: dt.date) -> tuple[int, list[Skip]]:
+    """From `step` on, skip the steps whose result exists; return the first step to do and the skips."""
+    skips: list[Skip] = []
+    named = names_step(registry, bundle, text) if says_done(text) else None
+    while step < len(bundle.matters):
+        matter = registry.matter(bundle.matters[step])
+        licence = existing_result(matter, profile, today)
+        if licence is not None:
+            skips.append(Skip(matter.id, "elicence", f"您的电子证照中已有《{licence.name}》（{licence.issuer}），"
+                                                     f"“{matter.name}”无需再办，已跳过。"))
+        elif named == step:
+            skips.append(Skip(matter.id, "declared", f"您说“{matter.name}”已经办好（本人声明），已跳过这一项。"))
+        else:
+            break
+        step += 1
+    return step, skips
+
+
+def pending_field(field: FormField | None, text: str, bundle: MatterBundle | None, step: int,
+                  registry: MatterRegistry) -> str | None:
+    """The earlier step whose output this field waits for, when the person says it is not issued yet."""
+    if field is None or bundle is None or step == 0 or not PENDING.search(text):
+        return None
+    if field.validator is None or field.validator.name not in PENDING_VALIDATORS:
+        return None
+    earlier = [registry.matter(mid) for mid in bundle.matters[:step]]
+    return next((m.name for m in reversed(earlier) if m.produces), None)
