@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from assistant.catalog import Matter
 from assistant.models import ChecklistItem, ChecklistStatus, Slot
 from assistant.profiles import Profile
 from assistant.slots import condition_holds
+
+RETURNED = re.compile(r"交回|缴回|收回|缴销|上交")
 
 
 def build_checklist(
@@ -19,7 +22,14 @@ def build_checklist(
         if m.when and not condition_holds(m.when, situations, slots):
             continue
         lic = profile.licence(m.elicence) if profile is not None and m.elicence else None
-        if lic is not None and not lic.expired(as_of):
+        if lic is not None and RETURNED.search(m.name):
+            # An original to be handed back (营业执照正、副本原件交回) is never covered by its e-licence.
+            out.append(ChecklistItem(
+                id=m.id, name=m.name, copies=m.copies, status=ChecklistStatus.REQUIRED, licence_type=lic.type,
+                licence_number=lic.number, issuer=lic.issuer, expires_on=lic.expires_on,
+                note=f"原件须交回，电子证照《{lic.name}》不能代替，请携带原件",
+            ))
+        elif lic is not None and not lic.expired(as_of):
             until = f"有效期至{lic.expires_on.isoformat()}" if lic.expires_on else "长期有效"
             out.append(ChecklistItem(
                 id=m.id, name=m.name, copies=m.copies, status=ChecklistStatus.WAIVED, licence_type=lic.type,

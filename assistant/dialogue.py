@@ -488,7 +488,7 @@ def show_confirmation(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
     s = ctx.state
     profile = deps.profiles.find(s.profile_id) if s.consent else None
     ctx.checklist = build_checklist(matter, s.situations, s.slots, profile, ctx.today)
-    ctx.findings = deps.reviewer.review(matter, s.situations, s.slots)
+    ctx.findings = deps.reviewer.review(matter, s.situations, s.slots, ctx.today)
     for f in ctx.findings:
         ctx.rules.append(f"prereview.{f.rule_id}:{'pass' if f.ok else 'fail'}")
         if f.citation and f.citation not in ctx.citations:
@@ -500,7 +500,7 @@ def show_confirmation(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
 
 def submit(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
     s = ctx.state
-    findings = deps.reviewer.review(matter, s.situations, s.slots)
+    findings = deps.reviewer.review(matter, s.situations, s.slots, ctx.today)
     flagged = any(not f.ok for f in findings)
     pending = any(slot.source.kind == SourceKind.PENDING for slot in s.slots.values())
     staff = matter.requires_staff_approval or flagged or pending  # staff complete a pending value

@@ -4,6 +4,7 @@ knowledge it rests on (item id, live version, and the sentence quoted from it)."
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from assistant.catalog import FormField, Matter, Op, PrereviewRule
@@ -49,24 +50,67 @@ def check(op: Op, value: Any, expected: Any) -> bool | None:
     return {Op.GT: a > b, Op.GTE: a >= b, Op.LT: a < b, Op.LTE: a <= b}[op]
 
 
+def _derived_label(matter: Matter, name: str) -> str:
+    kind, _, source = name.partition("@")
+    f = matter.field(source)
+    if kind == "age":
+        return "当前年龄" if source == "today" else f"{f.label if f else source}时的年龄"
+    if kind == "town":
+        return f"{f.label if f else source}所在街镇"
+    return name
+
+
 def _shown(value: Any, f: FormField | None) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     return f"{value}" if f is None or "平方米" not in f.label else f"{value}平方米"
 
 
+_TOWN = re.compile(r"([\u4e00-\u9fff]{2,4}?(?:街道|镇))")
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def derived(name: str, slots: dict[str, Slot], today: dt.date) -> Any:
+    """Values computed from the form for plausibility rules: `age@retire_date` (full years from birth_date to
+    that date), `age@today`, `town@address` (the 街道/镇 named in an address field)."""
+    kind, _, source = name.partition("@")
+    if kind == "age":
+        born = _date(slots["birth_date"].value) if "birth_date" in slots else None
+        at = today if source == "today" else (_date(slots[source].value) if source in slots else None)
+        if born is None or at is None:
+            return None
+        return round((at - born).days / 365.2425, 2)
+    if kind == "town" and source in slots:
+        m = _TOWN.search(str(slots[source].value).replace("上海市", "").replace("松江区", ""))
+        return m.group(1) if m else None
+    return None
+
+
 class PreReviewer:
     def __init__(self, knowledge: KnowledgeSearch | None = None) -> None:
         self.knowledge = knowledge
 
-    def review(self, matter: Matter, situations: dict[str, str], slots: dict[str, Slot]) -> list[Finding]:
+    def review(self, matter: Matter, situations: dict[str, str], slots: dict[str, Slot],
+               today: dt.date | None = None) -> list[Finding]:
         live = self.knowledge.live() if self.knowledge else {}
         out: list[Finding] = []
+        today = today or dt.date.today()
+        computed = {name: derived(name, slots, today) for rule in matter.prereview
+                    for name in (rule.check.field, *rule.when) if "@" in name}
         for rule in matter.prereview:
-            if rule.when and not condition_holds(rule.when, situations, slots):
+            facts = {**situations, **{k: str(v) for k, v in computed.items() if v is not None}}
+            if rule.when and not condition_holds(rule.when, facts, slots):
                 continue
             field = rule.check.field
-            value = situations.get(field, slots[field].value if field in slots else None)
+            value = computed.get(field) if "@" in field else situations.get(field, slots[field].value if field in slots else None)
             ok = check(rule.check.op, value, rule.check.value)
             if ok is None:
                 continue
@@ -76,8 +120,10 @@ class PreReviewer:
     def _finding(self, matter: Matter, rule: PrereviewRule, value: Any, ok: bool, live: dict[str, Any]) -> Finding:
         f = matter.field(rule.check.field)
         s = matter.situation(rule.check.field)
-        label = f.label if f else (s.question.rstrip("？?") if s else rule.check.field)
+        label = f.label if f else (s.question.rstrip("？?") if s else _derived_label(matter, rule.check.field))
         shown = (s.option(str(value)).label if s and s.option(str(value)) else _shown(value, f)) if value is not None else "未填写"
+        if rule.check.field.startswith("age@") and isinstance(value, float):
+            shown = f"{int(value)}周岁"
         lv = live.get(rule.cite)
         citation = Citation(item_id=rule.cite, version=lv.version, title=lv.title) if lv else None
         quote = self._quote(rule) if citation else ""

@@ -281,8 +281,8 @@ def main():
                     err(fw, f"bad prefill source {src!r}")
 
         prs = d.get("prereview") or []
-        if len(prs) > 3:
-            err(w, "at most 3 prereview rules")
+        if len(prs) > 6:
+            err(w, "at most 6 prereview rules")
         pr_ids = set()
         for r in prs:
             rw = f"{w} prereview {r.get('id')}"
@@ -294,7 +294,13 @@ def main():
             if "when" in r:
                 check_when(rw, r["when"], situations, fields)
             c = r.get("check") or {}
-            if c.get("field") not in fields and c.get("field") not in situations:
+            kind, _, source = str(c.get("field")).partition("@")
+            if source:  # derived: age@<date field or today> (needs birth_date), town@<address field>
+                if kind not in ("age", "town") or (source != "today" and source not in fields) \
+                        or (kind == "age" and "birth_date" not in fields):
+                    err(rw, f"derived check field {c.get('field')!r}: use age@<date field>|age@today (with a "
+                            "birth_date field) or town@<address field>")
+            elif c.get("field") not in fields and c.get("field") not in situations:
                 err(rw, f"check field {c.get('field')!r} is neither a form field nor a situation")
             if c.get("op") not in OPS:
                 err(rw, f"unknown op {c.get('op')!r}")

@@ -9,7 +9,7 @@ import pytest
 from assistant.catalog import MatterRegistry, Op
 from assistant.extractors import default_extractors
 from assistant.models import Provenance, Slot, SourceKind
-from assistant.prereview import PreReviewer, check
+from assistant.prereview import PreReviewer, check, derived
 from assistant.slots import SlotFiller, answer_situation, detect_situations, needed_fields, next_field, open_situations
 from assistant.validators import default_validators
 from guardrails import pii
@@ -86,3 +86,31 @@ def test_prereview_findings_explain_and_cite() -> None:
     [f] = PreReviewer(None).review(SHOP, {"premises_use": "residential"}, slots)
     assert not f.ok and f.rule_id == "pr-no-catering-in-residence" and "不得使用住宅" in f.explanation
     assert f.citation is None and "暂不可用" in f.explanation  # without a knowledge base there is nothing to cite
+
+
+def test_plausibility_rules_check_age_at_a_date_and_the_town_of_an_address() -> None:
+    pension = REG.matter("m-pension-claim")
+    turn = Provenance(kind=SourceKind.TURN, turn=1)
+    young = {"gender": Slot(name="gender", value="男", source=turn),
+             "birth_date": Slot(name="birth_date", value=dt.date(1970, 5, 1), source=turn),
+             "retire_date": Slot(name="retire_date", value=dt.date(2026, 12, 1), source=turn)}
+    findings = {f.rule_id: f for f in PreReviewer(None).review(pension, {}, young, TODAY)}
+    assert not findings["pr-retire-age-male"].ok and "56周岁" in findings["pr-retire-age-male"].explanation
+    assert "pr-retire-age-female" not in findings and findings["pr-retire-age-plausible"].ok
+    allowance = REG.matter("m-elderly-allowance")
+    early = {"birth_date": Slot(name="birth_date", value=dt.date(1962, 6, 1), source=turn)}
+    found = {f.rule_id: f for f in PreReviewer(None).review(allowance, {}, early, TODAY)}
+    assert not found["pr-age-65"].ok and "64周岁" in found["pr-age-65"].explanation
+    home = {"hukou_address": Slot(name="hukou_address", value="上海市松江区中山街道中山中路1号", source=turn)}
+    assert derived("town@hukou_address", home, TODAY) == "中山街道"  # scopes 街镇-level rules: when: {town@…: [...]}
+
+
+def test_an_original_to_be_returned_is_never_waived_by_its_e_licence() -> None:
+    from assistant.checklist import build_checklist
+    from assistant.profiles import ELicence, Profile, ProfileKind
+
+    licence = ELicence(type="business_license", name="营业执照", number="91310117MA1DEM0156", holder="测试公司",
+                       issuer="松江区市场监督管理局", issued_on=dt.date(2020, 1, 1))
+    company = Profile(id="e-test", kind=ProfileKind.ENTERPRISE, name="测试公司", elicences=(licence,))
+    items = {c.id: c for c in build_checklist(REG.matter("m-company-deregistration"), {}, {}, company, TODAY)}
+    assert items["business_license"].status.value == "required" and "原件须交回" in (items["business_license"].note or "")
