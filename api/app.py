@@ -6,17 +6,15 @@ import os
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.container import Container
 from api.errors import MAX_BODY, BodyLimit, install_error_handlers
 from api.ingest_jobs import MAX_UPLOAD_BYTES
-from api.routes import accounts, audit, chat, health, knowledge, matters, openai, ratings, review, search
+from api.routes import accounts, audit, chat, health, knowledge, matters, openai, pages, ratings, review, search
 from api.schemas import ERRORS
 
 WEB = Path(__file__).parent / "web"
-PAGES = {"/": "index.html", "/owner": "owner.html", "/review": "review.html", "/audit": "audit.html"}
 
 
 def create_app(container: Container, max_body: int = MAX_BODY) -> FastAPI:
@@ -37,22 +35,11 @@ def create_app(container: Container, max_body: int = MAX_BODY) -> FastAPI:
             return response
 
     for r in (health.router, search.router, chat.router, matters.router, knowledge.router, review.router,
-              audit.router, ratings.router, accounts.router, openai.router):
+              audit.router, ratings.router, accounts.router, openai.router, pages.router):
         app.include_router(r)
 
-    for route, name in PAGES.items():
-        app.add_api_route(route, _page(name), include_in_schema=False, methods=["GET"])
-    app.add_api_route("/k/{item_id}/{version}", _page("guide.html"), include_in_schema=False, methods=["GET"])
-    app.add_api_route("/login", lambda: RedirectResponse("/"), include_in_schema=False, methods=["GET"])
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app
-
-
-def _page(name: str):  # type: ignore[no-untyped-def]
-    def serve() -> FileResponse:
-        return FileResponse(WEB / name, media_type="text/html; charset=utf-8")
-
-    return serve
 
 
 def create_app_from_env() -> FastAPI:

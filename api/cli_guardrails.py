@@ -406,11 +406,11 @@ def audit_replay(
     """Re-run TURN_ID against the knowledge of its time (or today's with --live); exit 0 if identical, 1 if not."""
     from assistant.replay import replay_turn
 
-    c = container()
-    g = c.guardrails
+    built = container()
+    g = built.guardrails
     try:
         _audit_reader(g, token, Action.AUDIT_READ)
-        report = replay_turn(c.assistant, g.audit, turn_id, kb=c.kb,
+        report = replay_turn(built.assistant, g.audit, turn_id, kb=built.kb,
                              against="live" if live else "pinned")
     except (GuardrailsError, AssistantError) as exc:
         _fail(exc)

@@ -125,10 +125,10 @@ def policy_match(
             console.print(_condition_line(n), highlight=False)
         if m.missing_fields:
             console.print(f"  需补充：{'、'.join(m.missing_fields)}")
-    for n in report.notifications:
-        state = "新生成" if n.id in report.created else "已存在"
-        console.print(f"\n免申即享通知（{state}）{n.id}: {n.policy_id} v{n.policy_version}"
-                      + (f"，金额 {n.amount:,.0f} 元" if n.amount is not None else ""))
+    for note in report.notifications:
+        state = "新生成" if note.id in report.created else "已存在"
+        console.print(f"\n免申即享通知（{state}）{note.id}: {note.policy_id} v{note.policy_version}"
+                      + (f"，金额 {note.amount:,.0f} 元" if note.amount is not None else ""))
 
 
 @policy_app.command("simulate")
@@ -154,7 +154,10 @@ def policy_simulate(
 
 def _print_simulation(r: SimulationReport, folder: Path) -> None:
     console.print(f"[bold]{escape(r.title or r.policy_id or '政策草案')}[/bold]  截至 {r.as_of} · {r.profiles} 家企业档案（{folder}）")
-    share = (lambda n: f"{n / r.profiles:.1%}") if r.profiles else (lambda n: "-")
+
+    def share(n: int) -> str:
+        return f"{n / r.profiles:.1%}" if r.profiles else "-"
+
     console.print(f"符合 {r.eligible}（{share(r.eligible)}）· 不符合 {r.not_eligible}（{share(r.not_eligible)}）· "
                   f"需补充信息 {r.needs_info}（{share(r.needs_info)}）")
     t = Table(title="条件排除情况（只因这一条被排除 = 去掉它即可多覆盖的企业数）")

@@ -36,7 +36,7 @@ def get_principal(
     token = bearer_token(authorization)
     if token is None:
         return anonymous()
-    principal = request.app.state.container.guardrails.accounts.authenticate(token)
+    principal = get_container(request).guardrails.accounts.authenticate(token)
     if principal is None:
         from fastapi import HTTPException
 
@@ -51,8 +51,8 @@ def get_lenient_principal(
 ) -> Principal:
     """For OpenAI-compatible clients, which always send some key: a key that is not a QingSong token is anonymous."""
     token = bearer_token(authorization)
-    found = request.app.state.container.guardrails.accounts.authenticate(token) if token else None
-    return found if found is not None else anonymous()  # type: ignore[no-any-return]
+    found = get_container(request).guardrails.accounts.authenticate(token) if token else None
+    return found if found is not None else anonymous()
 
 
 def get_staff(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:

@@ -11,6 +11,7 @@ from fastapi.responses import PlainTextResponse
 from api.deps import ContainerDep, LoggedIn
 from api.schemas import (
     ERRORS,
+    JSON_ERRORS,
     ConsistencyPublic,
     EventPublic,
     Page,
@@ -82,7 +83,7 @@ class JsonLinesResponse(PlainTextResponse):
 
 
 @router.get("/export", response_class=JsonLinesResponse, summary="Export events as JSON Lines or CSV",
-            responses={200: {"description": "The events, oldest first: one JSON object per line "
+            responses={**JSON_ERRORS, 200: {"description": "The events, oldest first: one JSON object per line "
                                             "(`application/x-ndjson`, fmt=jsonl) or CSV with a header row "
                                             "(`text/csv`, fmt=csv)",
                              "content": {"text/csv": {"schema": {"type": "string"}}}}})

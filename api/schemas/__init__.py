@@ -13,7 +13,7 @@ from api.schemas.chat import (
     TurnPublic,
     TurnRecordPublic,
 )
-from api.schemas.common import ERRORS, ErrorBody, ErrorEnvelope, Page, Public, page
+from api.schemas.common import ERRORS, JSON_ERRORS, ErrorBody, ErrorEnvelope, Page, Public, page
 from api.schemas.feedback import (
     DisputeIn,
     DisputeReviewIn,
@@ -44,7 +44,7 @@ from api.schemas.knowledge import (
 from api.schemas.review import ApplicationPublic, EditIn, HandoffNoteIn, HandoffPublic, HeldPublic, ReasonIn
 
 __all__ = [
-    "ERRORS", "AccountIn", "AccountPublic", "ApplicationPublic", "BundlePublic", "ChatRequest", "CitedVersionPublic",
+    "ERRORS", "JSON_ERRORS", "AccountIn", "AccountPublic", "ApplicationPublic", "BundlePublic", "ChatRequest", "CitedVersionPublic",
     "ConsistencyPublic", "DecisionIn", "DiffPublic", "DisputeIn", "DisputeReviewIn", "DraftIn", "EditIn",
     "ErrorBody", "ErrorEnvelope", "EventPublic", "HandoffNoteIn", "HandoffPublic", "HealthPublic", "HeldPublic",
     "HeldReviewPublic", "HitPublic", "IngestJobPublic", "IngestMessagePublic", "IngestOutcomePublic",

@@ -44,3 +44,8 @@ _ERROR_TEXT = {400: "Invalid request", 401: "Not logged in, or the token is unkn
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorEnvelope, "description": text} for code, text in _ERROR_TEXT.items()
 }
+# The same, for routes whose success is not JSON (their default media type would be used for the errors too).
+JSON_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
+    for code, text in _ERROR_TEXT.items()
+}
