@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from api.container import Container
 from api.errors import MAX_BODY, BodyLimit, install_error_handlers
 from api.ingest_jobs import MAX_UPLOAD_BYTES
-from api.routes import accounts, audit, chat, health, knowledge, matters, openai, pages, ratings, review, search
+from api.routes import (
+    accounts,
+    audit,
+    chat,
+    health,
+    knowledge,
+    matters,
+    openai_compat,
+    pages,
+    ratings,
+    review,
+    search,
+)
 from api.schemas import ERRORS
 
 WEB = Path(__file__).parent / "web"
@@ -28,14 +41,14 @@ def create_app(container: Container, max_body: int = MAX_BODY) -> FastAPI:
         pid = str(os.getpid())
 
         @app.middleware("http")
-        async def worker_header(request: Request, call_next):  # type: ignore[no-untyped-def]
+        async def worker_header(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
             """Which worker process answered: lets tests and load runs check that every worker is current."""
             response = await call_next(request)
             response.headers["X-QingSong-Worker"] = pid
             return response
 
     for r in (health.router, search.router, chat.router, matters.router, knowledge.router, review.router,
-              audit.router, ratings.router, accounts.router, openai.router, pages.router):
+              audit.router, ratings.router, accounts.router, openai_compat.router, pages.router):
         app.include_router(r)
 
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")

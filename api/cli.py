@@ -25,6 +25,7 @@ from ingest.errors import IngestError
 from ingest.pipeline import IngestReport, run_ingest
 from kb.errors import KbError
 from kb.models import Audience, ItemStatus, Kind, Level, SearchFilters
+from kb.runtime import LifecycleStep
 from kb.settings import Settings
 
 app = typer.Typer(help="轻松办 QingSong: government knowledge base and 边聊边办 assistant.", no_args_is_help=True)
@@ -256,11 +257,11 @@ def kb_diff(item_id: str, left: int, right: int, as_json: JsonOpt = False) -> No
             console.print(f"{s.change}: ## {s.heading}")
 
 
-def _transition(name: str, item_id: str, version: int, actor: str) -> None:
+def _transition(name: LifecycleStep, item_id: str, version: int, actor: str) -> None:
     c = container(warm=name == "publish")
     try:
         who = resolve_cli_actor(actor)
-        v = getattr(c.kb.service, name)(item_id, version, who)
+        v = c.kb.advance(name, item_id, version, who)
     except KbError as exc:
         _fail(exc)
         return

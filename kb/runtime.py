@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from sqlalchemy.engine import Engine
@@ -15,12 +16,14 @@ from kb.events import EventSink, NullSink
 from kb.index.vector import ChromaVectorIndex
 from kb.indexer import IndexWriter
 from kb.lifecycle import KnowledgeService
-from kb.models import Level, Unit
+from kb.models import Actor, ItemVersion, Level, Unit
 from kb.queries import KnowledgeQueries
 from kb.retrieval import HybridRetriever, RetrievalConfig
 from kb.settings import Settings
 from kb.store import SqlStore
 from kb.text import JiebaTokenizer
+
+LifecycleStep = Literal["submit", "approve", "publish"]
 
 
 @dataclass
@@ -68,6 +71,14 @@ class KnowledgeBase:
         self.vectors.warm_up()
         self.retriever.refresh(force=True)
         return self
+
+    def advance(self, step: LifecycleStep, item_id: str, number: int, actor: Actor) -> ItemVersion:
+        """One review step of a version: submit, approve (four-eyes) or publish."""
+        if step == "submit":
+            return self.service.submit(item_id, number, actor)
+        if step == "approve":
+            return self.service.approve(item_id, number, actor)
+        return self.service.publish(item_id, number, actor)
 
     def import_embeddings(self, pack: Path) -> int:
         """Seed the embedding cache from a bundled pack; returns how many vectors were imported."""

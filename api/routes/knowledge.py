@@ -27,6 +27,7 @@ from guardrails.errors import InvalidInput, NotFound
 from guardrails.roles import Action, Principal, Resource, Role, require, to_actor
 from kb.lifecycle import ItemDraft
 from kb.models import Audience, ItemStatus, ItemVersion, Kind, KnowledgeItem, Level, Section, VersionContent
+from kb.runtime import LifecycleStep
 
 router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"], responses=ERRORS)
 INGEST_PATH = "/api/v1/knowledge/ingest"
@@ -113,15 +114,17 @@ def draft(body: DraftIn, principal: LoggedIn, container: ContainerDep) -> Versio
     return VersionPublic.model_validate(container.kb.service.propose(d, to_actor(principal)))
 
 
-_ACTIONS = {"submit": Action.KNOWLEDGE_SUBMIT, "approve": Action.KNOWLEDGE_APPROVE, "publish": Action.KNOWLEDGE_PUBLISH}
+_ACTIONS: dict[LifecycleStep, Action] = {"submit": Action.KNOWLEDGE_SUBMIT, "approve": Action.KNOWLEDGE_APPROVE,
+                                         "publish": Action.KNOWLEDGE_PUBLISH}
 
 
-def transition(container: Container, principal: Principal, name: str, item_id: str, number: int, note: str) -> ItemVersion:
+def transition(container: Container, principal: Principal, name: LifecycleStep, item_id: str, number: int,
+               note: str) -> ItemVersion:
     item = container.kb.queries.get_item(item_id)
     v = container.kb.queries.get_version(item.id, number)
     require(principal, _ACTIONS[name], Resource(kind="knowledge", id=f"{item.id}:{number}", unit=item.owner,
                                                 author=v.author))
-    done: ItemVersion = getattr(container.kb.service, name)(item.id, number, to_actor(principal))
+    done = container.kb.advance(name, item.id, number, to_actor(principal))
     if note:
         container.guardrails.audit.record(f"knowledge.{name}_note", principal.account_id, f"{item.id}:{number}",
                                           {"note": note})
@@ -132,9 +135,10 @@ def transition(container: Container, principal: Principal, name: str, item_id: s
              summary="submit, approve or publish a version (four-eyes on approve)")
 async def decide(item_id: str, number: int, action: str, body: DecisionIn, principal: LoggedIn,
                  container: ContainerDep) -> VersionPublic:
-    if action not in _ACTIONS:
+    step = next((s for s in _ACTIONS if s == action), None)
+    if step is None:
         raise InvalidInput(f"action {action!r} is unknown; use submit, approve or publish")
-    v = await run_in_threadpool(transition, container, principal, action, item_id, number, body.note)
+    v = await run_in_threadpool(transition, container, principal, step, item_id, number, body.note)
     return VersionPublic.model_validate(v).summary()
 
 
