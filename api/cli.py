@@ -16,15 +16,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.cli_assistant import ask, chat, eval_dialogues, eval_matters, profiles_app
+from api.cli_common import container
 from api.cli_db import db_app
 from api.cli_guardrails import audit_app, eval_guardrails, review_app, users_app
 from api.cli_policy import policy_app, ratings_app, report_app
-from api.container import Container, build_container, resolve_cli_actor
+from api.container import resolve_cli_actor
 from ingest.errors import IngestError
 from ingest.pipeline import IngestReport, run_ingest
-from kb.diff import diff_versions
 from kb.errors import KbError
 from kb.models import Audience, ItemStatus, Kind, Level, SearchFilters
+from kb.runtime import LifecycleStep
 from kb.settings import Settings
 
 app = typer.Typer(help="轻松办 QingSong: government knowledge base and 边聊边办 assistant.", no_args_is_help=True)
@@ -54,11 +55,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 ActorOpt = Annotated[str, typer.Option("--actor", help="Who acts: name@unit (owner unit member) or system (admin).")]
 
 
-def _container(warm: bool = False) -> Container:
-    c = build_container(Settings())
-    return c.warm_up() if warm else c
-
-
 def _print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
 
@@ -83,7 +79,7 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest a folder of sources: parse, validate, plan, apply. Unchanged files write nothing."""
-    c = _container(warm=True)
+    c = container(warm=True)
     try:
         who = resolve_cli_actor(actor)
         with _progress() as bar:
@@ -149,7 +145,7 @@ def search(
         return
     if method not in ("hybrid", "dense", "bm25"):
         _fail(ValueError(f"--method {method!r}: use hybrid, dense or bm25"))
-    c = _container(warm=True)
+    c = container(warm=True)
     filters = SearchFilters(as_of=day, kinds=tuple(kind or ()), owners=tuple(owner or ()), audience=audience,
                             levels=tuple(level or ()), tags=tuple(tag or ()))
     hits = c.kb.retriever.search(query, top_k=top_k, filters=filters, method=method, per_item=1)  # type: ignore[arg-type]
@@ -177,8 +173,8 @@ def kb_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List knowledge items."""
-    c = _container()
-    items = c.kb.store.list_items(owner=owner, kind=kind, status=status)
+    c = container()
+    items = c.kb.queries.list_items(owner=owner, kind=kind, status=status)
     if as_json:
         _print_json([i.model_dump(mode="json") for i in items])
         return
@@ -196,10 +192,10 @@ def kb_show(
     item_id: str, version: Annotated[int | None, typer.Option()] = None, as_json: JsonOpt = False
 ) -> None:
     """Show an item and one version (default: the live one, else the latest)."""
-    c = _container()
+    c = container()
     try:
-        item = c.kb.store.get_item(item_id)
-        v = c.kb.store.get_version(item_id, version or item.current_version or item.latest_version)
+        item = c.kb.queries.get_item(item_id)
+        v = c.kb.queries.get_version(item_id, version or item.current_version or item.latest_version)
     except KbError as exc:
         _fail(exc)
         return
@@ -221,9 +217,9 @@ def kb_show(
 @kb_app.command("history")
 def kb_history(item_id: str, as_json: JsonOpt = False) -> None:
     """Every version of an item with its state, author, approver and dates."""
-    c = _container()
+    c = container()
     try:
-        versions = c.kb.store.list_versions(c.kb.store.get_item(item_id).id)
+        versions = c.kb.queries.list_versions(c.kb.queries.get_item(item_id).id)
     except KbError as exc:
         _fail(exc)
         return
@@ -242,9 +238,9 @@ def kb_history(item_id: str, as_json: JsonOpt = False) -> None:
 @kb_app.command("diff")
 def kb_diff(item_id: str, left: int, right: int, as_json: JsonOpt = False) -> None:
     """A readable, section-by-section diff between two versions."""
-    c = _container()
+    c = container()
     try:
-        d = diff_versions(c.kb.store.get_version(item_id, left), c.kb.store.get_version(item_id, right))
+        d = c.kb.queries.diff(item_id, left, right)
     except KbError as exc:
         _fail(exc)
         return
@@ -261,11 +257,11 @@ def kb_diff(item_id: str, left: int, right: int, as_json: JsonOpt = False) -> No
             console.print(f"{s.change}: ## {s.heading}")
 
 
-def _transition(name: str, item_id: str, version: int, actor: str) -> None:
-    c = _container(warm=name == "publish")
+def _transition(name: LifecycleStep, item_id: str, version: int, actor: str) -> None:
+    c = container(warm=name == "publish")
     try:
         who = resolve_cli_actor(actor)
-        v = getattr(c.kb.service, name)(item_id, version, who)
+        v = c.kb.advance(name, item_id, version, who)
     except KbError as exc:
         _fail(exc)
         return
@@ -298,7 +294,7 @@ def kb_retire(
     replaced_by: Annotated[str | None, typer.Option(help="The item that replaces it.")] = None,
 ) -> None:
     """Retire an item: it is never retrieved or cited again."""
-    c = _container()
+    c = container()
     try:
         item = c.kb.service.retire(item_id, resolve_cli_actor(actor), reason, replaced_by)
     except KbError as exc:
@@ -311,7 +307,7 @@ def kb_retire(
 @index_app.command("rebuild")
 def index_rebuild(as_json: JsonOpt = False) -> None:
     """Rebuild the SQL chunks and the vector index from the live versions in SQL."""
-    c = _container(warm=True)
+    c = container(warm=True)
     with _progress() as bar:
         task = bar.add_task("rebuild", total=None)
         rep = c.kb.writer.rebuild(progress=lambda n, t: bar.update(task, completed=n, total=t))
@@ -324,7 +320,7 @@ def index_verify(
     as_json: JsonOpt = False,
 ) -> None:
     """Report drift between the SQL store and the indexes (exit 1 on drift)."""
-    c = _container(warm=repair)
+    c = container(warm=repair)
     rep = c.kb.writer.repair() if repair else c.kb.writer.verify()
     _print_drift(rep, as_json)
     if not rep.ok:
@@ -334,11 +330,7 @@ def index_verify(
 @index_app.command("export-pack")
 def index_export_pack(path: Path) -> None:
     """Write the cached embeddings of the live chunks to a pack (seeds fresh installs)."""
-    from kb.embedding_pack import export_pack
-
-    c = _container()
-    live = {ch.text_hash for ch in c.kb.store.all_chunks()}
-    n = export_pack(c.kb.store, c.kb.embedder.name, path, live)
+    n = container().kb.export_embeddings(path)
     console.print(f"wrote {n} vectors to {path}")
 
 
@@ -405,7 +397,7 @@ def serve(
         err.print("[red]错误 error:[/red] --workers > 1 needs a Chroma server (QINGSONG_CHROMA_URL=http://host:port): "
                   "embedded Chroma keeps its index in one process. See docs/deploy.md.")
         raise typer.Exit(2)
-    c = _container(warm=False)  # migrates the schema once here, before any worker starts
+    c = container(warm=False)  # migrates the schema once here, before any worker starts
     if bootstrap and c.is_empty():
         err.print("首次启动：正在导入示例知识库… first start: ingesting the bundled sample knowledge base")
         with _progress() as bar:

@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from api.container import Container, build_container
-from assistant.builder import build_assistant, load_samples
+from api.cli_common import container
+from assistant.builder import load_samples
 from assistant.engine import Assistant
 from assistant.errors import AssistantError
 from assistant.models import TurnResult
@@ -44,21 +44,8 @@ def _fail(exc: Exception, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _container() -> Container:
-    c = build_container(Settings())
-    if c.is_empty():
-        err.print("首次使用：正在导入示例知识库… first run: ingesting the bundled sample knowledge base")
-        c.bootstrap()
-    return c.warm_up()
-
-
 def _assistant() -> Assistant:
-    c = _container()
-    built = getattr(c, "assistant", None)  # the composition root builds it; older containers did not
-    if built is not None:
-        return built
-    registry, profiles = load_samples(c.settings)
-    return build_assistant(c.kb, c.guardrails, registry, profiles, c.settings).warm_up()
+    return container(bootstrap=True).assistant
 
 
 def _profiles() -> ProfileStore:
@@ -203,7 +190,7 @@ def eval_matters(
     from eval.matters import bare as strip
     from eval.matters import load_utterances, run_matter_eval
 
-    c = _container()
+    c = container(bootstrap=True)
     entries = load_catalog_jsonl(catalog)
     ident = build_identifier(c.kb, strip(entries) if bare else entries)
     oos = load_utterances(out_of_scope) if out_of_scope else []

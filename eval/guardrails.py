@@ -130,7 +130,8 @@ class PackedEmbedder:
             fresh = self.inner.embed_documents([texts[i] for i in missing])
             for i, v in zip(missing, fresh, strict=True):
                 out[i] = np.asarray(v, dtype=np.float32)
-        return np.vstack(out) if out else np.zeros((0, self.dim), dtype=np.float32)
+        found = [v for v in out if v is not None]  # every miss was filled above
+        return np.vstack(found) if found else np.zeros((0, self.dim), dtype=np.float32)
 
 
 def load_cases(path: Path) -> list[dict[str, Any]]:

@@ -29,7 +29,7 @@ class OurEmbedding(BaseEmbedding):
         self._store = store
 
     def _get_query_embedding(self, query: str) -> list[float]:
-        return self._inner.embed_query(query).tolist()
+        return [float(x) for x in self._inner.embed_query(query)]
 
     async def _aget_query_embedding(self, query: str) -> list[float]:
         return self._get_query_embedding(query)

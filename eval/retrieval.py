@@ -148,13 +148,17 @@ def run_retrieval_eval(
                     progress("llamaindex index", 0, 1)
                 base = LlamaIndexBaseline(data.corpus, emb, kb.store)
 
-                def run(q: str, base: LlamaIndexBaseline = base) -> list[str]:
+                def run_llamaindex(q: str, base: LlamaIndexBaseline = base) -> list[str]:
                     return base.search(q, top_k)
+
+                run: Callable[[str], list[str]] = run_llamaindex
             else:
 
-                def run(q: str, m: str = method) -> list[str]:
+                def run_ours(q: str, m: str = method) -> list[str]:
                     hits = kb.retriever.search(q, top_k=top_k, filters=SearchFilters(), method=m, per_item=1)  # type: ignore[arg-type]
                     return [mapping[h.item_id] for h in hits]
+
+                run = run_ours
 
             results.append(_score(method, data, run, top_k, progress))
         _save_cache(kb, emb)

@@ -5,20 +5,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from sqlalchemy.engine import Engine
 
 from kb.embedders import Embedder, build_embedder
+from kb.embedding_pack import export_pack, import_pack
 from kb.events import EventSink, NullSink
 from kb.index.vector import ChromaVectorIndex
 from kb.indexer import IndexWriter
 from kb.lifecycle import KnowledgeService
-from kb.models import Level, Unit
+from kb.models import Actor, ItemVersion, Level, Unit
+from kb.queries import KnowledgeQueries
 from kb.retrieval import HybridRetriever, RetrievalConfig
 from kb.settings import Settings
 from kb.store import SqlStore
 from kb.text import JiebaTokenizer
+
+LifecycleStep = Literal["submit", "approve", "publish"]
 
 
 @dataclass
@@ -31,20 +36,23 @@ class KnowledgeBase:
     writer: IndexWriter
     service: KnowledgeService
     retriever: HybridRetriever
+    queries: KnowledgeQueries
 
     @classmethod
     def build(
         cls, settings: Settings, embedder: Embedder | None = None, events: EventSink | None = None,
-        migrate: Callable[[Engine], object] | None = None,
+        migrate: Callable[[Engine], object] | None = None, store: SqlStore | None = None,
     ) -> KnowledgeBase:
         """`migrate` brings the database schema up to date (the application passes Alembic's upgrade);
-        without it the knowledge tables are created directly, as library users and unit tests do."""
+        without it the knowledge tables are created directly, as library users and unit tests do. `events`
+        receives every draft, approval, publish and retirement; `store` is one the caller opened and migrated."""
         settings.home.mkdir(parents=True, exist_ok=True)
-        store = SqlStore.from_url(settings.db_url)
-        if migrate is not None:
-            migrate(store.engine)
-        else:
-            store.create_schema()
+        if store is None:  # else the caller opened it and owns its schema
+            store = SqlStore.from_url(settings.db_url)
+            if migrate is not None:
+                migrate(store.engine)
+            else:
+                store.create_schema()
         vectors = ChromaVectorIndex(path=settings.chroma_path, url=settings.chroma_url, collection=settings.collection)
         emb = embedder or build_embedder(settings.embedder, settings.st_model_path)
         tokenizer = JiebaTokenizer()
@@ -54,7 +62,7 @@ class KnowledgeBase:
             store, vectors, emb, tokenizer,
             RetrievalConfig(dense_weight=settings.dense_weight, fusion=settings.fusion, candidates=settings.candidates),
         )
-        return cls(settings, store, vectors, emb, tokenizer, writer, service, retriever)
+        return cls(settings, store, vectors, emb, tokenizer, writer, service, retriever, KnowledgeQueries(store))
 
     def warm_up(self) -> KnowledgeBase:
         """Load the heavy parts once: jieba dictionary, embedding model, Chroma client, BM25 snapshot."""
@@ -63,6 +71,23 @@ class KnowledgeBase:
         self.vectors.warm_up()
         self.retriever.refresh(force=True)
         return self
+
+    def advance(self, step: LifecycleStep, item_id: str, number: int, actor: Actor) -> ItemVersion:
+        """One review step of a version: submit, approve (four-eyes) or publish."""
+        if step == "submit":
+            return self.service.submit(item_id, number, actor)
+        if step == "approve":
+            return self.service.approve(item_id, number, actor)
+        return self.service.publish(item_id, number, actor)
+
+    def import_embeddings(self, pack: Path) -> int:
+        """Seed the embedding cache from a bundled pack; returns how many vectors were imported."""
+        return import_pack(self.store, self.embedder.name, pack)
+
+    def export_embeddings(self, pack: Path) -> int:
+        """Write the cached embeddings of the live chunks to a pack; returns how many were written."""
+        live = {ch.text_hash for ch in self.store.all_chunks()}
+        return export_pack(self.store, self.embedder.name, pack, live)
 
 
 def load_units(path: Path) -> list[Unit]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from enum import StrEnum
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -11,6 +12,7 @@ from api.container import Container
 from api.deps import ContainerDep, CurrentPrincipal, LoggedIn
 from api.ingest_jobs import MAX_UPLOAD_BYTES, UPLOADS_DIR
 from api.schemas import (
+    ERRORS,
     DecisionIn,
     DiffPublic,
     DraftIn,
@@ -23,30 +25,18 @@ from api.schemas import (
 )
 from guardrails.errors import InvalidInput, NotFound
 from guardrails.roles import Action, Principal, Resource, Role, require, to_actor
-from kb.diff import diff_versions
 from kb.lifecycle import ItemDraft
 from kb.models import Audience, ItemStatus, ItemVersion, Kind, KnowledgeItem, Level, Section, VersionContent
+from kb.runtime import LifecycleStep
 
-router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"])
+router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"], responses=ERRORS)
 INGEST_PATH = "/api/v1/knowledge/ingest"
+E = TypeVar("E", bound=StrEnum)
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
 Offset = Annotated[int, Query(ge=0, le=100000, description="Results to skip")]
 
 
-def item_public(i: KnowledgeItem) -> dict[str, Any]:
-    return {"id": i.id, "kind": i.kind.value, "title": i.title, "owner": i.owner, "level": i.level.value,
-            "status": i.status.value, "current_version": i.current_version, "latest_version": i.latest_version,
-            "retired_reason": i.retired_reason, "replaced_by": i.replaced_by, "updated_at": i.updated_at}
-
-
-def version_public(v: ItemVersion, content: bool = False) -> dict[str, Any]:
-    return {"item_id": v.item_id, "number": v.number, "state": v.state.value, "author": v.author,
-            "approved_by": v.approved_by, "change_note": v.change_note, "effective_from": v.effective_from,
-            "expires_at": v.expires_at, "content_hash": v.content_hash,
-            "content": v.content.model_dump(mode="json") if content else None}
-
-
-def _enum(enum: type[Any], value: str, name: str) -> Any:
+def _enum(enum: type[E], value: str, name: str) -> E:
     try:
         return enum(value)
     except ValueError:
@@ -60,21 +50,21 @@ def list_items(
     kind: Annotated[Kind | None, Query(description="Only this kind")] = None,
     status: Annotated[ItemStatus | None, Query(description="Only this status")] = None,
     mine: Annotated[bool, Query(description="Only items of my units (owners)")] = False,
-) -> dict[str, Any]:
+) -> Page[ItemPublic]:
     require(principal, Action.KNOWLEDGE_READ, Resource(kind="knowledge"))
-    found = container.kb.store.list_items(owner=owner, kind=kind, status=status)
+    found = container.kb.queries.list_items(owner=owner, kind=kind, status=status)
     if mine:
         found = [i for i in found if i.owner in principal.units]
-    return page([item_public(i) for i in found], limit, offset)
+    return page([ItemPublic.model_validate(i) for i in found], limit, offset)
 
 
 @router.get("/items/{item_id}", response_model=ItemPublic, summary="Get an item")
-def get_item(item_id: str, principal: CurrentPrincipal, container: ContainerDep) -> dict[str, Any]:
+def get_item(item_id: str, principal: CurrentPrincipal, container: ContainerDep) -> ItemPublic:
     require(principal, Action.KNOWLEDGE_READ, Resource(kind="knowledge", id=item_id))
-    return item_public(container.kb.store.get_item(item_id))
+    return ItemPublic.model_validate(container.kb.queries.get_item(item_id))
 
 
-def _readable(container: Container, principal: Principal, item: KnowledgeItem, v: ItemVersion) -> None:
+def _readable(principal: Principal, item: KnowledgeItem, v: ItemVersion) -> None:
     """Published history is public; drafts are visible to the owner unit (and admins) only."""
     require(principal, Action.KNOWLEDGE_READ, Resource(kind="knowledge", id=item.id, unit=item.owner))
     if v.state.value in ("draft", "in_review", "approved", "withdrawn"):
@@ -83,37 +73,34 @@ def _readable(container: Container, principal: Principal, item: KnowledgeItem, v
 
 @router.get("/items/{item_id}/versions", response_model=Page[VersionPublic], summary="Versions of an item")
 def list_versions(item_id: str, principal: CurrentPrincipal, container: ContainerDep, limit: Limit = 50,
-                  offset: Offset = 0) -> dict[str, Any]:
-    item = container.kb.store.get_item(item_id)
+                  offset: Offset = 0) -> Page[VersionPublic]:
+    item = container.kb.queries.get_item(item_id)
     require(principal, Action.KNOWLEDGE_READ, Resource(kind="knowledge", id=item.id, unit=item.owner))
-    return page([version_public(v) for v in container.kb.store.list_versions(item.id)], limit, offset)
+    versions = [VersionPublic.model_validate(v).summary() for v in container.kb.queries.list_versions(item.id)]
+    return page(versions, limit, offset)
 
 
 @router.get("/items/{item_id}/versions/{number}", response_model=VersionPublic, summary="One version with content")
-def get_version(item_id: str, number: int, principal: CurrentPrincipal, container: ContainerDep) -> dict[str, Any]:
-    item = container.kb.store.get_item(item_id)
-    v = container.kb.store.get_version(item.id, number)
-    _readable(container, principal, item, v)
-    return version_public(v, content=True)
+def get_version(item_id: str, number: int, principal: CurrentPrincipal, container: ContainerDep) -> VersionPublic:
+    item = container.kb.queries.get_item(item_id)
+    v = container.kb.queries.get_version(item.id, number)
+    _readable(principal, item, v)
+    return VersionPublic.model_validate(v)
 
 
 @router.get("/items/{item_id}/diff", response_model=DiffPublic, summary="Section-by-section diff of two versions")
 def diff(item_id: str, principal: CurrentPrincipal, container: ContainerDep,
          left: Annotated[int, Query(ge=1, description="Left version")],
-         right: Annotated[int, Query(ge=1, description="Right version")]) -> dict[str, Any]:
-    item = container.kb.store.get_item(item_id)
-    a, b = container.kb.store.get_version(item.id, left), container.kb.store.get_version(item.id, right)
-    _readable(container, principal, item, a)
-    _readable(container, principal, item, b)
-    d = diff_versions(a, b)
-    return {"item_id": d.item_id, "left": d.left, "right": d.right, "changed_sections": d.changed_sections,
-            "sections": [s.model_dump() for s in d.sections],
-            "dates_changed": {k: list(v) for k, v in d.dates_changed.items()}}
+         right: Annotated[int, Query(ge=1, description="Right version")]) -> DiffPublic:
+    item = container.kb.queries.get_item(item_id)
+    _readable(principal, item, container.kb.queries.get_version(item.id, left))
+    _readable(principal, item, container.kb.queries.get_version(item.id, right))
+    return DiffPublic.model_validate(container.kb.queries.diff(item.id, left, right))
 
 
 @router.post("/drafts", response_model=VersionPublic, status_code=201, summary="Propose a draft version")
-def draft(body: DraftIn, principal: LoggedIn, container: ContainerDep) -> dict[str, Any]:
-    existing = container.kb.store.find_item(body.id)
+def draft(body: DraftIn, principal: LoggedIn, container: ContainerDep) -> VersionPublic:
+    existing = container.kb.queries.find_item(body.id)
     require(principal, Action.KNOWLEDGE_DRAFT, Resource(kind="knowledge", id=body.id, unit=body.owner))
     if existing is not None:
         require(principal, Action.KNOWLEDGE_DRAFT, Resource(kind="knowledge", id=body.id, unit=existing.owner))
@@ -124,18 +111,20 @@ def draft(body: DraftIn, principal: LoggedIn, container: ContainerDep) -> dict[s
                                                                 for s in body.sections)),
         effective_from=body.effective_from, expires_at=body.expires_at, change_note=body.change_note,
     )
-    return version_public(container.kb.service.propose(d, to_actor(principal)), content=True)
+    return VersionPublic.model_validate(container.kb.service.propose(d, to_actor(principal)))
 
 
-_ACTIONS = {"submit": Action.KNOWLEDGE_SUBMIT, "approve": Action.KNOWLEDGE_APPROVE, "publish": Action.KNOWLEDGE_PUBLISH}
+_ACTIONS: dict[LifecycleStep, Action] = {"submit": Action.KNOWLEDGE_SUBMIT, "approve": Action.KNOWLEDGE_APPROVE,
+                                         "publish": Action.KNOWLEDGE_PUBLISH}
 
 
-def transition(container: Container, principal: Principal, name: str, item_id: str, number: int, note: str) -> ItemVersion:
-    item = container.kb.store.get_item(item_id)
-    v = container.kb.store.get_version(item.id, number)
+def transition(container: Container, principal: Principal, name: LifecycleStep, item_id: str, number: int,
+               note: str) -> ItemVersion:
+    item = container.kb.queries.get_item(item_id)
+    v = container.kb.queries.get_version(item.id, number)
     require(principal, _ACTIONS[name], Resource(kind="knowledge", id=f"{item.id}:{number}", unit=item.owner,
                                                 author=v.author))
-    done: ItemVersion = getattr(container.kb.service, name)(item.id, number, to_actor(principal))
+    done = container.kb.advance(name, item.id, number, to_actor(principal))
     if note:
         container.guardrails.audit.record(f"knowledge.{name}_note", principal.account_id, f"{item.id}:{number}",
                                           {"note": note})
@@ -145,20 +134,21 @@ def transition(container: Container, principal: Principal, name: str, item_id: s
 @router.post("/items/{item_id}/versions/{number}/{action}", response_model=VersionPublic,
              summary="submit, approve or publish a version (four-eyes on approve)")
 async def decide(item_id: str, number: int, action: str, body: DecisionIn, principal: LoggedIn,
-                 container: ContainerDep) -> dict[str, Any]:
-    if action not in _ACTIONS:
+                 container: ContainerDep) -> VersionPublic:
+    step = next((s for s in _ACTIONS if s == action), None)
+    if step is None:
         raise InvalidInput(f"action {action!r} is unknown; use submit, approve or publish")
-    v = await run_in_threadpool(transition, container, principal, action, item_id, number, body.note)
-    return version_public(v)
+    v = await run_in_threadpool(transition, container, principal, step, item_id, number, body.note)
+    return VersionPublic.model_validate(v).summary()
 
 
 @router.post("/items/{item_id}/retire", response_model=ItemPublic, summary="Retire an item with a reason")
-async def retire(item_id: str, body: RetireIn, principal: LoggedIn, container: ContainerDep) -> dict[str, Any]:
-    item = container.kb.store.get_item(item_id)
+async def retire(item_id: str, body: RetireIn, principal: LoggedIn, container: ContainerDep) -> ItemPublic:
+    item = container.kb.queries.get_item(item_id)
     require(principal, Action.KNOWLEDGE_RETIRE, Resource(kind="knowledge", id=item.id, unit=item.owner))
     done = await run_in_threadpool(container.kb.service.retire, item.id, to_actor(principal), body.reason,
                                    body.replaced_by)
-    return item_public(done)
+    return ItemPublic.model_validate(done)
 
 
 # -- ingest upload (owner console) -------------------------------------------------------------------
@@ -176,7 +166,7 @@ async def ingest_upload(
     principal: LoggedIn, container: ContainerDep,
     files: Annotated[list[UploadFile], File(description=".md, .json, .jsonl, .docx, .pdf or .html files, "
                                                         "10 MB in total")],
-) -> dict[str, Any]:
+) -> IngestJobPublic:
     _may_ingest(principal)
     data: list[tuple[str, bytes]] = []
     total = 0
@@ -188,12 +178,12 @@ async def ingest_upload(
         data.append((f.filename or "upload", chunk))
     job = await run_in_threadpool(container.ingest_jobs.start, container.kb, to_actor(principal),
                                   principal.account_id, data, container.settings.home / UPLOADS_DIR)
-    return job.public()
+    return IngestJobPublic.model_validate(job.public())
 
 
 @router.get("/ingest/{job_id}", response_model=IngestJobPublic, summary="Progress and report of an ingest upload")
-def ingest_job(job_id: str, principal: LoggedIn, container: ContainerDep) -> dict[str, Any]:
+def ingest_job(job_id: str, principal: LoggedIn, container: ContainerDep) -> IngestJobPublic:
     job = container.ingest_jobs.get(job_id)
     if job is None or (job.account_id != principal.account_id and principal.role != Role.ADMIN):
         raise NotFound(f"no ingest job {job_id!r} of yours")
-    return job.public()
+    return IngestJobPublic.model_validate(job.public())

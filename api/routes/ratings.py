@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ContainerDep, CurrentPrincipal, LoggedIn, ServicesDep
-from api.routes.chat import session_owner
+from api.deps import ContainerDep, CurrentPrincipal, LoggedIn
 from api.schemas import (
+    ERRORS,
     DisputeIn,
     DisputeReviewIn,
     Page,
+    PolicyReportPublic,
     RatingIn,
     RatingPublic,
     ResolveIn,
@@ -23,37 +24,29 @@ from feedback.ratings import Ticket, TicketStatus
 from guardrails.errors import InvalidInput, NotFound
 from guardrails.roles import Action, Resource, require
 
-router = APIRouter(prefix="/api/v1", tags=["ratings"])
+router = APIRouter(prefix="/api/v1", tags=["ratings"], responses=ERRORS)
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
 Offset = Annotated[int, Query(ge=0, le=100000, description="Results to skip")]
 
 
-def ticket_public(t: Ticket) -> dict[str, Any]:
-    return {"id": t.id, "rating_id": t.rating_id, "unit": t.unit, "status": t.status.value, "score": t.score,
-            "due_on": t.due_on, "resolution_note": t.resolution_note, "reasons": [r.value for r in t.reasons],
-            "cited": [f"{c.item_id}@{c.version}" for c in t.cited], "overdue": t.overdue(dt.date.today()),
-            "dispute_kind": t.dispute_kind.value if t.dispute_kind else None, "dispute_reason": t.dispute_reason,
-            "disputed_by": t.disputed_by, "reviewer": t.reviewer, "review_note": t.review_note}
-
-
 @router.post("/ratings", response_model=RatingPublic, status_code=201, summary="Rate an answer (turn) or a matter")
-def rate(body: RatingIn, principal: CurrentPrincipal, container: ContainerDep, services: ServicesDep) -> dict[str, Any]:
+def rate(body: RatingIn, principal: CurrentPrincipal, container: ContainerDep) -> RatingPublic:
     cited: list[tuple[str, int]] = []
     department: str | None = None
     if body.target == "answer":
         if not body.session_id:
             raise InvalidInput("rating an answer needs session_id (the session of the turn)")
-        owner = session_owner(container, body.session_id)
+        owner = container.sessions.owner(body.session_id)
         if owner is None:
             raise NotFound(f"no session {body.session_id!r}")
         acting = principal
         if principal.account_id == "anonymous" and owner == f"session:{body.session_id}":
             acting = principal.model_copy(update={"account_id": owner})
         require(acting, Action.RATINGS_CREATE, Resource(kind="session", id=body.session_id, owner=owner))
-        turn = next((t for t in container.assistant.history(body.session_id) if t["id"] == body.target_id), None)
+        turn = container.sessions.turn(body.session_id, body.target_id)
         if turn is None:
             raise NotFound(f"turn {body.target_id!r} is not in session {body.session_id!r}")
-        cited = [(c["item_id"], int(c["version"])) for c in (turn.get("result") or {}).get("citations", [])]
+        cited = turn.citations()
         rater = acting.account_id
     else:
         app = container.guardrails.applications.get(body.target_id)
@@ -64,55 +57,58 @@ def rate(body: RatingIn, principal: CurrentPrincipal, container: ContainerDep, s
         require(acting, Action.RATINGS_CREATE, Resource(kind="application", id=app.id, owner=app.citizen))
         rater = acting.account_id
         matter = container.registry.matter(app.matter_id)
-        department = matter.department if container.kb.store.unit(matter.department) is not None else None
-    out = services.ratings.rate(body.target, body.target_id, body.score, body.reasons, body.comment, cited,
+        department = matter.department if container.kb.queries.unit(matter.department) is not None else None
+    out = container.ratings.rate(body.target, body.target_id, body.score, body.reasons, body.comment, cited,
                                 department=department, rater=rater)
     units = list(dict.fromkeys(t.unit for t in out.tickets))
-    names = [(u.name if (u := container.kb.store.unit(unit)) else unit) for unit in units]
-    return {"rating_id": out.rating.id, "tickets": [t.id for t in out.tickets], "units": units, "unit_names": names}
+    names = [container.kb.queries.unit_name(unit) for unit in units]
+    return RatingPublic(rating_id=out.rating.id, tickets=[t.id for t in out.tickets], units=units, unit_names=names)
 
 
 @router.get("/tickets", response_model=Page[TicketDetailPublic], summary="Rectification tickets (owners: their units)")
-def tickets(principal: LoggedIn, services: ServicesDep, limit: Limit = 50, offset: Offset = 0,
-            status: Annotated[TicketStatus | None, Query(description="Filter by status")] = None) -> dict[str, Any]:
+def tickets(principal: LoggedIn, container: ContainerDep, limit: Limit = 50, offset: Offset = 0,
+            status: Annotated[TicketStatus | None, Query(description="Filter by status")] = None,
+            ) -> Page[TicketDetailPublic]:
     if principal.role.value == "owner":
         found: list[Ticket] = []
         for unit in principal.units:
             require(principal, Action.RATINGS_READ, Resource(kind="ticket", unit=unit))
-            found += services.ratings.list_tickets(unit=unit, status=status)
+            found += container.ratings.list_tickets(unit=unit, status=status)
     else:
         require(principal, Action.RATINGS_READ, Resource(kind="ticket"))
-        found = services.ratings.list_tickets(status=status)
-    return page([ticket_public(t) for t in found], limit, offset)
+        found = container.ratings.list_tickets(status=status)
+    today = dt.date.today()
+    return page([TicketDetailPublic.of(t, today) for t in found], limit, offset)
 
 
 @router.post("/tickets/{ticket_id}/resolve", response_model=TicketDetailPublic, summary="Resolve with a knowledge version")
-def resolve(ticket_id: str, body: ResolveIn, principal: LoggedIn, services: ServicesDep) -> dict[str, Any]:
-    t = services.ratings.ticket(ticket_id)
+def resolve(ticket_id: str, body: ResolveIn, principal: LoggedIn, container: ContainerDep) -> TicketDetailPublic:
+    t = container.ratings.ticket(ticket_id)
     require(principal, Action.RATINGS_RESOLVE, Resource(kind="ticket", id=t.id, unit=t.unit))
-    return ticket_public(services.ratings.resolve(t.id, t.unit, principal.account_id, body.item_id, body.version,
+    return TicketDetailPublic.of(container.ratings.resolve(t.id, t.unit, principal.account_id, body.item_id, body.version,
                                                   body.note))
 
 
 @router.post("/tickets/{ticket_id}/dispute", response_model=TicketDetailPublic, summary="Dispute a rating (误评/恶意差评)")
-def dispute(ticket_id: str, body: DisputeIn, principal: LoggedIn, services: ServicesDep) -> dict[str, Any]:
-    t = services.ratings.ticket(ticket_id)
+def dispute(ticket_id: str, body: DisputeIn, principal: LoggedIn, container: ContainerDep) -> TicketDetailPublic:
+    t = container.ratings.ticket(ticket_id)
     require(principal, Action.RATINGS_RESOLVE, Resource(kind="ticket", id=t.id, unit=t.unit))
-    return ticket_public(services.ratings.dispute(t.id, t.unit, principal.account_id, body.kind, body.reason))
+    return TicketDetailPublic.of(container.ratings.dispute(t.id, t.unit, principal.account_id, body.kind, body.reason))
 
 
 @router.post("/tickets/{ticket_id}/dispute/review", response_model=TicketDetailPublic,
              summary="Confirm (确认误评) or reject (驳回) a dispute; reviewers, never whoever raised it")
-def review_dispute(ticket_id: str, body: DisputeReviewIn, principal: LoggedIn, services: ServicesDep) -> dict[str, Any]:
-    t = services.ratings.ticket(ticket_id)
+def review_dispute(ticket_id: str, body: DisputeReviewIn, principal: LoggedIn, container: ContainerDep) -> TicketDetailPublic:
+    t = container.ratings.ticket(ticket_id)
     require(principal, Action.RATINGS_DISPUTE_REVIEW, Resource(kind="ticket", id=t.id, unit=t.unit, author=t.disputed_by))
-    return ticket_public(services.ratings.review_dispute(t.id, principal.account_id, body.confirm, body.note))
+    return TicketDetailPublic.of(container.ratings.review_dispute(t.id, principal.account_id, body.confirm, body.note))
 
 
-@router.get("/enterprises/{enterprise_id}/policies", summary="免申即享: policies an enterprise qualifies for")
-def policies(enterprise_id: str, principal: LoggedIn, services: ServicesDep,
+@router.get("/enterprises/{enterprise_id}/policies", response_model=PolicyReportPublic,
+            summary="免申即享: policies an enterprise qualifies for")
+def policies(enterprise_id: str, principal: LoggedIn, container: ContainerDep,
              as_of: Annotated[dt.date | None, Query(description="Date to match on (default today)")] = None,
-             ) -> dict[str, Any]:
+             ) -> PolicyReportPublic:
     require(principal, Action.POLICY_SIMULATE, Resource(kind="enterprise", id=enterprise_id))
-    report = services.policies.match_enterprise(enterprise_id, as_of or dt.date.today(), notify=False)
-    return report.as_json()
+    report = container.policies.match_enterprise(enterprise_id, as_of or dt.date.today(), notify=False)
+    return PolicyReportPublic.model_validate(report.as_json())

@@ -1,0 +1,155 @@
+"""Knowledge schemas: items, versions, diffs, drafts, ingest uploads; matters and bundles of the catalogue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from api.schemas.common import Public
+from assistant.catalog import Matter
+from ingest.plan import Action as IngestAction
+from kb.models import Audience, ItemStatus, Kind, Level, VersionState
+
+
+class ItemPublic(Public):
+    id: str = Field(description="Stable item id")
+    kind: Kind = Field(description="Kind of the item")
+    title: str = Field(description="Title")
+    owner: str = Field(description="Owner unit (谁录入谁负责)")
+    level: Level = Field(description="市/区/街镇 level")
+    status: ItemStatus = Field(description="Lifecycle status")
+    current_version: int | None = Field(description="Live (published) version, if any")
+    latest_version: int = Field(description="Newest version number")
+    retired_reason: str | None = Field(description="Why it was retired")
+    replaced_by: str | None = Field(description="The item replacing it")
+    updated_at: dt.datetime | None = Field(description="Last change")
+
+
+class VersionPublic(Public):
+    item_id: str = Field(description="Item id")
+    number: int = Field(description="Version number")
+    state: VersionState = Field(description="Version state")
+    author: str = Field(description="Who wrote it")
+    approved_by: str | None = Field(description="Who approved it (four-eyes)")
+    change_note: str = Field(description="Change note")
+    effective_from: dt.date = Field(description="In force from")
+    expires_at: dt.date | None = Field(description="In force until (exclusive)")
+    content_hash: str = Field(description="Hash of the normalised content")
+    content: dict[str, Any] | None = Field(default=None, description="Title, sections, 文号 (only on single reads)")
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _dump(cls, value: object) -> object:
+        return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+    def summary(self) -> VersionPublic:
+        """The list view: without the content."""
+        return self.model_copy(update={"content": None})
+
+
+class SectionIn(Public):
+    heading: str = Field(min_length=1, max_length=100, description="Section heading, e.g. 申请材料")
+    text: str = Field(min_length=1, max_length=20000, description="Section text")
+
+
+class DraftIn(Public):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{2,80}$", description="Item id (new or existing)")
+    kind: str = Field(description="guide, policy, review_point or faq")
+    owner: str = Field(min_length=1, max_length=64, description="Owner unit id; must be one of your units")
+    level: str = Field(description="Level of the owner unit")
+    audience: list[str] = Field(min_length=1, max_length=2, description="个人 and/or 法人")
+    title: str = Field(min_length=1, max_length=200, description="Title")
+    sections: list[SectionIn] = Field(min_length=1, max_length=30, description="Sections in order")
+    effective_from: dt.date = Field(description="In force from")
+    expires_at: dt.date | None = Field(default=None, description="In force until (exclusive)")
+    change_note: str = Field(default="", max_length=500, description="Why this version")
+
+
+class DecisionIn(Public):
+    note: str = Field(default="", max_length=500, description="Reason or note recorded in the audit log")
+
+
+class RetireIn(Public):
+    reason: str = Field(min_length=1, max_length=500, description="Why it is retired (退出原因)")
+    replaced_by: str | None = Field(default=None, max_length=100, description="Item id that replaces it")
+
+
+class SectionDiffPublic(Public):
+    heading: str = Field(description="Section heading")
+    change: Literal["added", "removed", "changed", "same"] = Field(description="What happened to the section")
+    unified: str = Field(description="Unified diff of the section text")
+    left: str = Field(description="Left text")
+    right: str = Field(description="Right text")
+
+
+class DiffPublic(Public):
+    item_id: str = Field(description="Item id")
+    left: int = Field(description="Left version")
+    right: int = Field(description="Right version")
+    changed_sections: list[str] = Field(description="Headings that changed")
+    sections: list[SectionDiffPublic] = Field(description="Per-section change, with left/right text and unified diff")
+    dates_changed: dict[str, list[str | None]] = Field(description="Dates that changed, field -> [left, right]")
+
+
+class IngestOutcomePublic(Public):
+    source: str = Field(description="Uploaded file the item came from")
+    item_id: str = Field(description="Knowledge item id")
+    action: IngestAction = Field(description="What was done with the item")
+    version: int | None = Field(description="Draft version created, if any")
+    detail: str = Field(description="Why this action was chosen")
+
+
+class IngestMessagePublic(Public):
+    source: str = Field(description="Uploaded file that was skipped")
+    message: str = Field(description="Why it was skipped and how to fix it")
+
+
+class IngestReportPublic(Public):
+    created: int = Field(description="New items created as drafts")
+    new_versions: int = Field(description="New draft versions of existing items")
+    unchanged: int = Field(description="Items whose content did not change")
+    skipped: int = Field(description="Files or items rejected (see messages)")
+    outcomes: list[IngestOutcomePublic] = Field(description="One entry per item that was read")
+    messages: list[IngestMessagePublic] = Field(description="Rejected files or items with the reason")
+    published: bool = Field(description="Always false: uploads create drafts, publishing needs four-eyes approval")
+
+
+class IngestJobPublic(Public):
+    id: str = Field(description="Job id; poll GET /api/v1/knowledge/ingest/{id}")
+    status: Literal["queued", "running", "finished", "failed"] = Field(description="Job status")
+    stage: Literal["queued", "read", "apply", "done"] = Field(
+        description="queued, read (parsing files), apply (writing drafts) or done")
+    done: int = Field(description="Steps done in the current stage")
+    total: int = Field(description="Steps in the current stage")
+    files: list[str] = Field(description="Uploaded file names")
+    error: str | None = Field(description="Why the job failed, if it did")
+    report: IngestReportPublic | None = Field(description="The ingest report, once finished")
+
+
+# -- the matter catalogue --------------------------------------------------------------------------------
+class MatterPublic(Public):
+    id: str = Field(description="Matter id")
+    version: int = Field(description="Matter definition version")
+    name: str = Field(description="Matter name (事项名称)")
+    department: str = Field(description="Responsible department unit id")
+    audience: Audience = Field(description="个人 or 法人")
+    description: str = Field(description="What the matter is")
+    knowledge: list[str] = Field(description="Knowledge item ids it cites, guide first")
+    requires_staff_approval: bool = Field(description="Whether staff must approve applications")
+    fields: list[dict[str, Any]] = Field(description="Form schema fields")
+
+    @classmethod
+    def of(cls, m: Matter) -> MatterPublic:
+        form = [f.model_dump(mode="json") for f in m.form]
+        return cls.model_validate({**m.model_dump(include=set(cls.model_fields) - {"fields"}), "fields": form})
+
+
+class BundlePublic(Public):
+    id: str = Field(description="Bundle id")
+    version: int = Field(description="Bundle definition version")
+    name: str = Field(description="Bundle name (一件事)")
+    description: str = Field(description="What the bundle covers")
+    matters: list[str] = Field(description="Matter ids, in order")
+    carry_over: list[str] = Field(description="Fields carried from one matter to the next")
