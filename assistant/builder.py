@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from assistant.answer import ChatModel, ExtractiveComposer, LlmAssist, OpenAICompatibleChatModel
 from assistant.catalog import MatterRegistry
-from assistant.context import Deps, HoldPolicyPort
+from assistant.context import Deps
 from assistant.engine import Assistant
 from assistant.extractors import default_extractors
 from assistant.identify import IdentifyConfig, build_identifier
@@ -20,6 +20,7 @@ from assistant.knowledge import KbKnowledge
 from assistant.ports import (
     ApplicationGatePort,
     AuditPort,
+    HoldPolicyPort,
     HoldQueuePort,
     InputRailsPort,
     OutputRailsPort,
@@ -41,12 +42,23 @@ CATALOGUE_PACK = "matters.embeddings.npz"
 class GuardrailsLike(Protocol):
     """What the assistant needs of `guardrails.Guardrails` (that dataclass satisfies it)."""
 
-    input_rails: InputRailsPort
-    output_rails: OutputRailsPort
-    audit: AuditPort
-    hold_queue: HoldQueuePort
-    hold_policy: HoldPolicyPort
-    applications: ApplicationGatePort
+    @property
+    def input_rails(self) -> InputRailsPort: ...
+
+    @property
+    def output_rails(self) -> OutputRailsPort: ...
+
+    @property
+    def audit(self) -> AuditPort: ...
+
+    @property
+    def hold_queue(self) -> HoldQueuePort: ...
+
+    @property
+    def hold_policy(self) -> HoldPolicyPort: ...
+
+    @property
+    def applications(self) -> ApplicationGatePort: ...
 
 
 class GuardrailsIdentity:

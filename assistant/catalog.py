@@ -12,14 +12,16 @@ import logging
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assistant.errors import CatalogError, UnknownMatterError
 from kb.models import Audience
-from policy.eligibility import Op  # one operator vocabulary for pre-review rules and policy conditions
+from policy.eligibility import (
+    Op as Op,  # one operator vocabulary for pre-review rules and policy conditions (re-exported)
+)
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +212,9 @@ def entry_of(m: Matter | MatterBundle, knowledge: Iterable[str] = ()) -> Catalog
                         examples=m.examples, knowledge=tuple(knowledge), kind="bundle", members=m.matters)
 
 
+_Entry = TypeVar("_Entry", Matter, MatterBundle)
+
+
 class MatterRegistry:
     """Holds every version of every matter and bundle; the highest registered version is current."""
 
@@ -220,8 +225,12 @@ class MatterRegistry:
     # -- registration --------------------------------------------------------------------------
     def register(self, entry: Matter | MatterBundle) -> None:
         """Register a matter or bundle version. Re-registering identical content is a no-op."""
-        table: dict[str, dict[int, Any]] = self._matters if isinstance(entry, Matter) else self._bundles  # type: ignore[assignment]
-        other = self._bundles if isinstance(entry, Matter) else self._matters
+        if isinstance(entry, Matter):
+            self._add(self._matters, self._bundles, entry)
+        else:
+            self._add(self._bundles, self._matters, entry)
+
+    def _add(self, table: dict[str, dict[int, _Entry]], other: dict[str, Any], entry: _Entry) -> None:
         if entry.id in other:
             raise CatalogError(f"id {entry.id!r} is already registered as a {'bundle' if other is self._bundles else 'matter'}; "
                                "matter ids start with m-, bundle ids with b-")
@@ -275,7 +284,7 @@ class MatterRegistry:
     def __contains__(self, entry_id: object) -> bool:
         return entry_id in self._matters or entry_id in self._bundles
 
-    def _get(self, table: dict[str, dict[int, Any]], key: str, version: int | None, what: str) -> Any:
+    def _get(self, table: dict[str, dict[int, _Entry]], key: str, version: int | None, what: str) -> _Entry:
         versions = table.get(key)
         if not versions:
             raise UnknownMatterError(f"no {what} {key!r} in the catalogue; list them with `qingsong matters`")

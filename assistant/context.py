@@ -6,7 +6,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from assistant.answer import ExtractiveComposer, LlmAssist
 from assistant.catalog import Matter, MatterRegistry
@@ -23,36 +23,21 @@ from assistant.models import (
 from assistant.ports import (
     ApplicationGatePort,
     AuditPort,
+    CitizenIdentity,
+    HoldPolicyPort,
     HoldQueuePort,
     InputRailsPort,
-    InputVerdictLike,
     KnowledgeSearch,
     OutputRailsPort,
     PolicyMatcher,
+    SessionStore,
 )
 from assistant.prereview import PreReviewer
 from assistant.profiles import ProfileStore
 from assistant.slots import SlotFiller
 from assistant.state import Phase, SessionState
-from assistant.store import AssistantStore
+from guardrails.input_rails import InputVerdict
 from kb.models import SearchHit
-
-
-class HoldPolicyPort(Protocol):
-    """guardrails.review.HoldPolicy: does an answer wait for a human (人工复核)?"""
-
-    def decide(self, *, question: str, answer: str = "", matter_id: str | None = None, confidence: float | None = None,
-               llm_phrased: bool = False, input_verdict: Any = None) -> Any: ...
-
-
-class CitizenIdentity(Protocol):
-    """Who acts in a session, and whether they may read a profile (the server checks, always)."""
-
-    def principal(self, state: SessionState) -> Any: ...
-
-    def owner(self, state: SessionState) -> str: ...
-
-    def may_read_profile(self, state: SessionState) -> bool: ...
 
 
 @dataclass
@@ -61,7 +46,7 @@ class Deps:
     profiles: ProfileStore
     identifier: MatterIdentifier
     knowledge: KnowledgeSearch
-    store: AssistantStore
+    store: SessionStore
     input_rails: InputRailsPort
     output_rails: OutputRailsPort
     audit: AuditPort
@@ -87,7 +72,7 @@ class TurnContext:
     turn_id: str
     today: dt.date
     phase_before: Phase
-    verdict: InputVerdictLike | None = None
+    verdict: InputVerdict | None = None
     identification: Identification | None = None
     retrieved: list[SearchHit] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)

@@ -507,8 +507,8 @@ def submit(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
     fields = {name: _shown(slot.value) if hasattr(slot.value, "isoformat") else slot.value for name, slot in s.slots.items()}
     app = deps.applications.create(s.session_id, matter.id, deps.identity.principal(s), fields, staff,
                                    session_owner=deps.identity.owner(s))
-    status = str(getattr(getattr(app, "status", app), "value", getattr(app, "status", app)))
-    ref = ApplicationRef(id=getattr(app, "id", None), matter_id=matter.id, status=status)
+    status = app.status.value
+    ref = ApplicationRef(id=app.id, matter_id=matter.id, status=status)
     s.completed.append(ref)
     ctx.application = ref
     ctx.findings = findings

@@ -15,10 +15,13 @@ from collections.abc import Callable
 from assistant import dialogue, policy_answer
 from assistant.context import Deps, TurnContext
 from assistant.errors import AssistantError
-from assistant.models import Candidate, MatterRef, Outcome, RetrievedChunk, StepRecord, Trace, TurnResult
-from assistant.replies import ask_field, ask_situation, slot_views
+from assistant.identify import Candidate
+from assistant.models import MatterRef, Outcome, RetrievedChunk, StepRecord, Trace, TurnResult
+from assistant.replies import CONFIRM_CHOICES, YES_NO, ask_field, ask_situation, slot_views
 from assistant.state import Phase, SessionState
 from assistant.store import new_id
+from guardrails.input_rails import InputVerdict
+from guardrails.rules import RuleVerdict
 from guardrails.semantic import asks_something
 
 log = logging.getLogger(__name__)
@@ -32,10 +35,9 @@ def screen_input(deps: Deps, ctx: TurnContext) -> None:
     """Input rails: strip hidden characters, redact PII for logs and LLMs, block or route emergencies."""
     verdict = deps.input_rails.check(ctx.text)
     ctx.verdict = verdict
-    ctx.text = getattr(verdict, "text", ctx.text) or ctx.text
+    ctx.text = verdict.text or ctx.text
     ctx.redacted = verdict.redacted
-    ctx.rules.extend(f"{getattr(r, 'ref', r)}:{getattr(getattr(r, 'verdict', ''), 'value', '')}"
-                     for r in (verdict.rules or ()))
+    ctx.rules.extend(f"{r.ref}:{r.verdict.value}" for r in verdict.rules)
     if verdict.emergency:
         dialogue.handoff(deps, ctx, "emergency", verdict.message or "如遇紧急情况，请立即拨打110、120或119。")
     elif verdict.blocked and ctx.state.phase in FORM_PHASES and _only_semantic(verdict):
@@ -47,9 +49,9 @@ def screen_input(deps: Deps, ctx: TurnContext) -> None:
         ctx.finish(Outcome.REFUSED, verdict.message or "抱歉，这个问题我无法回答。")
 
 
-def _only_semantic(verdict: object) -> bool:
-    blocking = [r for r in getattr(verdict, "rules", ()) if getattr(getattr(r, "verdict", None), "value", "") == "block"]
-    return bool(blocking) and all(getattr(r, "id", "") == SEMANTIC_RAIL for r in blocking)
+def _only_semantic(verdict: InputVerdict) -> bool:
+    blocking = [r for r in verdict.rules if r.verdict == RuleVerdict.BLOCK]
+    return bool(blocking) and all(r.id == SEMANTIC_RAIL for r in blocking)
 
 
 def settle_deferred(deps: Deps, ctx: TurnContext) -> None:
@@ -115,9 +117,9 @@ def resume_form(deps: Deps, ctx: TurnContext) -> None:
     elif pending.startswith("field:") and (f := matter.field(pending.removeprefix("field:"))):
         text, choices = ask_field(f)
     elif pending == "consent":
-        text, choices = "请问是否同意读取您的档案用于预填？", tuple(dialogue.YES_NO)
+        text, choices = "请问是否同意读取您的档案用于预填？", YES_NO
     elif pending == "confirm":
-        text, choices = "确认无误请回复“确认提交”，或告诉我要修改的内容。", tuple(dialogue.CONFIRM_CHOICES)
+        text, choices = "确认无误请回复“确认提交”，或告诉我要修改的内容。", CONFIRM_CHOICES
     else:
         return
     ctx.say(f"我们继续办理“{matter.name}”：{text}")

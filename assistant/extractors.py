@@ -44,7 +44,7 @@ def to_arabic(text: str) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return cn2an.transform(text, "cn2an")
+            return str(cn2an.transform(text, "cn2an"))
         except Exception:  # cn2an raises bare ValueError/KeyError on odd fragments; keep the text as is
             return text
 

@@ -1,23 +1,34 @@
-"""The seams the assistant depends on, as Protocols. The guardrails classes satisfy them structurally;
-tests may pass simple fakes through the same seams.
+"""The seams the dialogue depends on, as Protocols returning the real domain types of the lower layers.
 
-Expected implementations: `guardrails.pii` (the module), `guardrails.input_rails.InputRails`,
-`guardrails.output_rails.OutputRails`, `guardrails.audit.AuditLog`, `guardrails.review.HoldQueue`,
-`guardrails.review.ApplicationGate`, and `kb.retrieval.HybridRetriever` for knowledge search.
+Implementations: `guardrails.pii` (the module), `guardrails.input_rails.InputRails`,
+`guardrails.output_rails.OutputRails`, `guardrails.audit.AuditLog`, `guardrails.review.HoldQueue` and
+`HoldPolicy`, `guardrails.applications.ApplicationGate`, `assistant.builder.GuardrailsIdentity`,
+`assistant.store.AssistantStore`, `assistant.knowledge.KbKnowledge` (over `kb.retrieval.HybridRetriever`)
+and `policy.matching.PolicyMatchService`. Replay (`assistant/replay.py`) and test fakes implement the same
+protocols and return the same types.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from guardrails.applications import Application, ApplicationStatus
+from guardrails.audit import Receipt
+from guardrails.input_rails import InputVerdict
+from guardrails.output_rails import OutputVerdict
+from guardrails.review import HeldAnswer, HoldDecision
+from guardrails.roles import Principal
 from kb.models import LiveVersion, SearchFilters, SearchHit
 
 if TYPE_CHECKING:
-    from guardrails.applications import Application, ApplicationStatus
-    from guardrails.roles import Principal
+    from assistant.models import TurnResult
+    from assistant.state import SessionState
     from policy.matching import MatchReport
+
+SearchMethod = Literal["hybrid", "dense", "bm25", "rrf"]
 
 
 class PiiChecks(Protocol):
@@ -30,42 +41,8 @@ class PiiChecks(Protocol):
     def valid_mobile(self, value: str) -> bool: ...
 
 
-class InputVerdictLike(Protocol):
-    @property
-    def redacted(self) -> str: ...
-
-    @property
-    def blocked(self) -> bool: ...
-
-    @property
-    def emergency(self) -> bool: ...
-
-    @property
-    def message(self) -> str | None: ...
-
-    @property
-    def rules(self) -> Any: ...
-
-    @property
-    def flags(self) -> Any: ...
-
-
 class InputRailsPort(Protocol):
-    def check(self, text: str) -> InputVerdictLike: ...
-
-
-class OutputVerdictLike(Protocol):
-    @property
-    def passed(self) -> bool: ...
-
-    @property
-    def rules(self) -> Any: ...
-
-    @property
-    def reasons(self) -> Any: ...
-
-    @property
-    def message(self) -> str | None: ...
+    def check(self, text: str) -> InputVerdict: ...
 
 
 class OutputRailsPort(Protocol):
@@ -76,15 +53,24 @@ class OutputRailsPort(Protocol):
         retrieved: Sequence[SearchHit],
         live: dict[str, LiveVersion],
         as_of: dt.date,
-    ) -> OutputVerdictLike: ...
+    ) -> OutputVerdict: ...
 
 
 class AuditPort(Protocol):
-    def append(self, event: str, actor: str, subject: str, data: dict[str, Any]) -> Any: ...
+    def append(self, event: str, actor: str, subject: str, data: dict[str, Any] | None = None, *,
+               data_subject: str | None = None) -> Receipt | None: ...
 
 
 class HoldQueuePort(Protocol):
-    def hold(self, turn_id: str, session_id: str, answer: str, reason: str, citations: Sequence[tuple[str, int]]) -> Any: ...
+    def hold(self, turn_id: str, session_id: str, answer: str, reason: str,
+             citations: Sequence[tuple[str, int]] = ()) -> HeldAnswer | None: ...
+
+
+class HoldPolicyPort(Protocol):
+    """Does an answer wait for a human (人工复核)?"""
+
+    def decide(self, *, question: str, answer: str = "", matter_id: str | None = None, confidence: float | None = None,
+               llm_phrased: bool = False, input_verdict: InputVerdict | None = None) -> HoldDecision: ...
 
 
 class ApplicationGatePort(Protocol):
@@ -101,11 +87,42 @@ class ApplicationGatePort(Protocol):
     ) -> list[Application]: ...
 
 
+class CitizenIdentity(Protocol):
+    """Who acts in a session, and whether they may read a profile (the server checks, always)."""
+
+    def principal(self, state: SessionState) -> Principal: ...
+
+    def owner(self, state: SessionState) -> str: ...
+
+    def may_read_profile(self, state: SessionState) -> bool: ...
+
+
+class SessionStore(Protocol):
+    """Sessions, turns, consents and hand-offs (assistant.store.AssistantStore)."""
+
+    def session_lock(self, session_id: str) -> AbstractContextManager[None]: ...
+
+    def load(self, session_id: str) -> SessionState: ...
+
+    def exists(self, session_id: str) -> bool: ...
+
+    def save_turn(self, state: SessionState, result: TurnResult, question: str, ms: float,
+                  state_before: dict[str, Any] | None = None) -> None: ...
+
+    def turns(self, session_id: str) -> list[dict[str, Any]]: ...
+
+    def conversation(self, session_id: str) -> list[dict[str, Any]]: ...
+
+    def record_consent(self, session_id: str, turn_id: str, profile_id: str, granted: bool, scope: str) -> str: ...
+
+    def record_handoff(self, session_id: str, turn_id: str, reason: str, conversation: list[dict[str, Any]]) -> str: ...
+
+
 class KnowledgeSearch(Protocol):
-    """The knowledge base's hybrid retriever (kb.retrieval.HybridRetriever)."""
+    """The knowledge base's hybrid retriever (kb.retrieval.HybridRetriever, through KbKnowledge)."""
 
     def search(
-        self, query: str, top_k: int = 10, filters: SearchFilters | None = None, method: Any = "hybrid",
+        self, query: str, top_k: int = 10, filters: SearchFilters | None = None, method: SearchMethod = "hybrid",
         per_item: int | None = None,
     ) -> list[SearchHit]: ...
 

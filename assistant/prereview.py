@@ -121,7 +121,8 @@ class PreReviewer:
         f = matter.field(rule.check.field)
         s = matter.situation(rule.check.field)
         label = f.label if f else (s.question.rstrip("？?") if s else _derived_label(matter, rule.check.field))
-        shown = (s.option(str(value)).label if s and s.option(str(value)) else _shown(value, f)) if value is not None else "未填写"
+        option = s.option(str(value)) if s is not None and value is not None else None
+        shown = (option.label if option is not None else _shown(value, f)) if value is not None else "未填写"
         if rule.check.field.startswith("age@") and isinstance(value, float):
             shown = f"{int(value)}周岁"
         lv = live.get(rule.cite)

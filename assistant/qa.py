@@ -10,7 +10,7 @@ from assistant.catalog import Matter
 from assistant.context import Deps, TurnContext
 from assistant.identify import Decision
 from assistant.models import Outcome
-from assistant.ports import OutputVerdictLike
+from guardrails.output_rails import OutputVerdict
 from kb.models import Kind, SearchFilters, SearchHit
 
 NO_ANSWER = "这个问题在“{name}”的办事指南里没有找到可靠的答案。您可以换个问法，或回复“转人工”由工作人员解答。"
@@ -54,7 +54,7 @@ def answer_question(deps: Deps, ctx: TurnContext, matter: Matter, question: str,
         except Exception:  # the optional model failing never costs the citizen the answer
             ctx.rules.append("answer.llm:error,fallback_extractive")
     verdict = _rail(deps, ctx, composed.text, composed)
-    ctx.rules.extend(f"{getattr(r, 'ref', r)}:{getattr(getattr(r, 'verdict', ''), 'value', '')}" for r in verdict.rules or ())
+    ctx.rules.extend(f"{r.ref}:{r.verdict.value}" for r in verdict.rules)
     cites = [(c.item_id, c.version) for c in composed.citations]
     if not verdict.passed:
         ctx.rules.append("answer.withheld")
@@ -62,11 +62,11 @@ def answer_question(deps: Deps, ctx: TurnContext, matter: Matter, question: str,
         return False
     decision = deps.hold_policy.decide(question=ctx.redacted, answer=composed.text, matter_id=matter.id,
                                        confidence=confidence, llm_phrased=composed.llm_phrased, input_verdict=ctx.verdict)
-    if getattr(decision, "hold", False):
-        reason = "; ".join(getattr(decision, "reasons", ()) or ("hold policy",))
+    if decision.hold:
+        reason = "; ".join(decision.reasons or ("hold policy",))
         deps.hold_queue.hold(ctx.turn_id, ctx.state.session_id, composed.text, reason, cites)
         ctx.rules.append("answer.held")
-        ctx.finish(Outcome.HELD_FOR_REVIEW, getattr(decision, "message", None) or "您的问题已转交人工复核，请稍候。")
+        ctx.finish(Outcome.HELD_FOR_REVIEW, decision.message or "您的问题已转交人工复核，请稍候。")
         return True
     ctx.citations.extend(c for c in composed.citations if c not in ctx.citations)
     ctx.finish(Outcome.ANSWERED, composed.text)
@@ -104,6 +104,6 @@ def _section_hits(deps: Deps, ctx: TurnContext, matter: Matter, question: str, h
     return [h for h in found if h.section in sections]
 
 
-def _rail(deps: Deps, ctx: TurnContext, text: str, composed: ComposedAnswer) -> OutputVerdictLike:
+def _rail(deps: Deps, ctx: TurnContext, text: str, composed: ComposedAnswer) -> OutputVerdict:
     cites = [(c.item_id, c.version) for c in composed.citations]
     return deps.output_rails.check(text, cites, list(composed.hits), deps.knowledge.live(), ctx.today)

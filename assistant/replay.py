@@ -24,17 +24,21 @@ import copy
 import dataclasses
 import datetime as dt
 import difflib
-from types import SimpleNamespace
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from assistant.engine import Assistant
 from assistant.errors import AssistantError
+from assistant.models import TurnResult
 from assistant.pinning import Evidence, check_pins, gather_evidence
 from assistant.prereview import PreReviewer
 from assistant.state import SessionState
 from assistant.store import AssistantStore
+from guardrails.applications import Application, ApplicationStatus
+from guardrails.roles import Principal
 from kb.errors import NotFoundError
 from kb.models import ItemVersion, LiveVersion, SearchFilters, SearchHit
 from kb.pinned import PinnedCorpus, corpus_at, pinned_retriever, versions_at
@@ -105,12 +109,19 @@ class ReplayReport(Value):
         return self.model_dump(mode="json")
 
 
+def fmt(citations: Sequence[tuple[str, int]]) -> str:
+    return ", ".join(f"{i} v{v}" for i, v in citations) or "(none)"
+
+
 class _DryStore:
     """Reads from the real store; writes go nowhere. Ids it would mint are the recorded ones."""
 
     def __init__(self, inner: AssistantStore, handoff_id: str | None) -> None:
         self.inner = inner
         self.handoff_id = handoff_id
+
+    def session_lock(self, session_id: str) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def load(self, session_id: str) -> SessionState:
         return self.inner.load(session_id)
@@ -124,36 +135,53 @@ class _DryStore:
     def conversation(self, session_id: str) -> list[dict[str, str]]:
         return self.inner.conversation(session_id)
 
-    def save_turn(self, *args: Any, **kwargs: Any) -> None:
+    def save_turn(self, state: SessionState, result: TurnResult, question: str, ms: float,
+                  state_before: dict[str, Any] | None = None) -> None:
         return None
 
-    def record_consent(self, *args: Any, **kwargs: Any) -> str:
+    def record_consent(self, session_id: str, turn_id: str, profile_id: str, granted: bool, scope: str) -> str:
         return "consent-replay"
 
-    def record_handoff(self, *args: Any, **kwargs: Any) -> str:
+    def record_handoff(self, session_id: str, turn_id: str, reason: str, conversation: list[dict[str, Any]]) -> str:
         return self.handoff_id or "handoff-replay"
 
 
 class _NullAudit:
-    def append(self, *args: Any, **kwargs: Any) -> None:
+    def append(self, event: str, actor: str, subject: str, data: dict[str, Any] | None = None, *,
+               data_subject: str | None = None) -> None:
         return None
 
 
 class _NullHoldQueue:
-    def hold(self, *args: Any, **kwargs: Any) -> None:
+    def hold(self, turn_id: str, session_id: str, answer: str, reason: str,
+             citations: Sequence[tuple[str, int]] = ()) -> None:
         return None
 
 
 class _DryApplications:
-    """Returns the recorded application (id, status) instead of creating one."""
+    """Returns the recorded application (id, status) instead of creating one; reads nothing else."""
 
     def __init__(self, recorded: dict[str, Any] | None) -> None:
         self.recorded = recorded or {}
+        self.made: dict[str, Application] = {}
 
-    def create(self, session_id: str, matter_id: str, citizen: Any, fields: dict[str, Any],
-               requires_staff_approval: bool, **kwargs: Any) -> Any:
+    def create(self, session_id: str, matter_id: str, citizen: Principal, fields: dict[str, Any],
+               requires_staff_approval: bool, *, session_owner: str | None = None) -> Application:
         status = self.recorded.get("status") or ("awaiting_staff_review" if requires_staff_approval else "submitted")
-        return SimpleNamespace(id=self.recorded.get("id") or "app-replay", status=status)
+        app = Application(id=self.recorded.get("id") or "app-replay", session_id=session_id, matter_id=matter_id,
+                          citizen=citizen.account_id, fields=dict(fields), status=ApplicationStatus(status),
+                          requires_staff_approval=requires_staff_approval, created_at=dt.datetime.now(dt.UTC))
+        self.made[app.id] = app
+        return app
+
+    def get(self, app_id: str, viewer: Principal | None = None) -> Application:
+        if app_id not in self.made:
+            raise ReplayError(f"application {app_id!r} is not part of this replay")
+        return self.made[app_id]
+
+    def list(self, status: ApplicationStatus | str | None = None, citizen: str | None = None,
+             viewer: Principal | None = None) -> list[Application]:
+        return list(self.made.values())
 
 
 class ReplayKnowledge:
@@ -200,6 +228,8 @@ def replay_turn(
         raise ReplayError(f"the trace of turn {turn_id!r} was erased (personal data erasure); it cannot be replayed")
     deps = assistant.deps
     store = deps.store
+    if not isinstance(store, AssistantStore):
+        raise ReplayError("replay needs the SQL assistant store (it reads recorded turns and states)")
     row = store.turn(turn_id)
     if row is None:
         raise ReplayError(f"turn {turn_id!r} is in the audit log but not in the assistant store; was the store reset?")
@@ -258,7 +288,6 @@ def replay_turn(
     if original.reply != replayed.reply:
         differences.append("reply text differs")
     if original.citations != replayed.citations:
-        fmt = lambda cs: ", ".join(f"{i} v{v}" for i, v in cs) or "(none)"  # noqa: E731
         differences.append(f"citations: {fmt(original.citations)} -> {fmt(replayed.citations)}")
     reply_diff = "" if original.reply == replayed.reply else "\n".join(difflib.unified_diff(
         original.reply.splitlines(), replayed.reply.splitlines(), "recorded", "replayed", lineterm=""))

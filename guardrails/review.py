@@ -7,6 +7,7 @@ deciding the same item at once cannot both win.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import difflib
 import secrets
@@ -99,8 +100,9 @@ class HoldQueue:
     def hold(
         self, turn_id: str, session_id: str, answer: str, reason: str, citations: Sequence[tuple[str, int]] = ()
     ) -> HeldAnswer:
+        hold_id = f"h-{secrets.token_hex(6)}"
         row = dict(
-            id=f"h-{secrets.token_hex(6)}", turn_id=turn_id, session_id=session_id, answer=answer, reason=reason,
+            id=hold_id, turn_id=turn_id, session_id=session_id, answer=answer, reason=reason,
             citations=[[i, int(n)] for i, n in citations], status=HoldStatus.PENDING.value, created_at=_now(),
         )
         with self.engine.begin() as conn:
@@ -108,9 +110,9 @@ class HoldQueue:
                 raise InvalidTransition(f"turn {turn_id!r} is already held; decide the existing entry")
             conn.execute(held_answers.insert().values(**row))
         self.audit.append("review.held", "system", turn_id,
-                          {"hold_id": row["id"], "session_id": session_id, "reason": reason, "answer": answer,
+                          {"hold_id": hold_id, "session_id": session_id, "reason": reason, "answer": answer,
                            "citations": row["citations"]})
-        return self.get(row["id"])
+        return self.get(hold_id)
 
     def get(self, hold_id: str, viewer: Principal | None = None) -> HeldAnswer:
         if viewer is not None:
@@ -135,7 +137,7 @@ class HoldQueue:
             r = conn.execute(sa.select(held_answers).where(held_answers.c.turn_id == turn_id)).first()
         return _held(r) if r else None
 
-    def for_session(self, session_id: str) -> list[HeldAnswer]:
+    def for_session(self, session_id: str) -> builtins.list[HeldAnswer]:
         """Every held answer of one chat session, oldest first (the chat page polls these for release)."""
         q = sa.select(held_answers).where(held_answers.c.session_id == session_id).order_by(held_answers.c.created_at)
         with self.engine.connect() as conn:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from http.server import HTTPServer
 
 import pytest
@@ -15,6 +15,9 @@ from assistant.answer import LlmAssist, OpenAICompatibleChatModel
 from assistant.engine import Assistant
 from assistant.models import Outcome, SourceKind
 from assistant.store import AssistantStore
+from guardrails.input_rails import InputVerdict
+from guardrails.output_rails import OutputVerdict
+from guardrails.rules import RuleHit, RuleVerdict
 from kb.store import create_engine
 from tests.assistant.test_answer import _Handler
 
@@ -97,35 +100,15 @@ def test_no_path_reaches_submitted_without_a_confirmation_turn(hash_assistant: A
 
 
 # -- rails through the ports ------------------------------------------------------------------------
-@dataclass
-class _Rule:
-    id: str
-    verdict: object
-    ref: str = ""
-
-
-@dataclass
-class _Verdict:
-    text: str
-    redacted: str
-    rules: tuple = ()
-    blocked: bool = False
-    hold: bool = False
-    emergency: bool = False
-    message: str | None = None
-    flags: frozenset = field(default_factory=frozenset)
-
-
 class _SemanticBlocksShortAnswers:
-    """An input rail whose similarity classifier refuses every short message (as a badly tuned one would)."""
+    """An input rail whose similarity classifier refuses every short message (as a badly tuned one would).
+    A fake through the port: it returns the real InputVerdict type."""
 
-    class _Block:
-        value = "block"
-
-    def check(self, text: str) -> _Verdict:
+    def check(self, text: str) -> InputVerdict:
         if len(text) <= 6:
-            return _Verdict(text, text, rules=(_Rule("sem.knn", self._Block(), "sem.knn@1"),), blocked=True, message="拒绝")
-        return _Verdict(text, text)
+            hit = RuleHit(id="sem.knn", version=1, verdict=RuleVerdict.BLOCK, detail="out_of_scope: fake")
+            return InputVerdict(text=text, redacted=text, rules=(hit,), blocked=True, message="拒绝")
+        return InputVerdict(text=text, redacted=text)
 
 
 @pytest.fixture
@@ -145,17 +128,9 @@ def test_semantic_block_defers_to_the_form(ports: Assistant) -> None:
     assert a.session(turns[0].session_id).situations == {"premises": "rented"}  # the refused turn changed nothing
 
 
-@dataclass
-class _OutVerdict:
-    passed: bool = False
-    rules: tuple = ()
-    reasons: tuple = ("numbers not grounded",)
-    message: str = "未通过核验"
-
-
 class _FailingOutputRail:
     def check(self, answer, citations, retrieved, live, as_of):  # type: ignore[no-untyped-def]
-        return _OutVerdict()
+        return OutputVerdict(passed=False, reasons=("numbers not grounded",), message="未通过核验")
 
 
 def test_answer_failing_the_output_rail_is_withheld(ports: Assistant) -> None:
