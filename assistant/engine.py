@@ -1,6 +1,7 @@
 """The 边聊边办 assistant: one turn is a pipeline of small typed steps.
 
-    screen_input -> control -> dialogue (phase handler) -> advance -> resume_form -> finalise
+    screen_input -> emergency -> control -> policies -> dialogue (phase handler) -> advance
+    -> settle_deferred -> resume_form -> finalise (see docs/assistant.md for the diagram)
 
 `finalise` persists the session state and the turn in SQL and appends the trace to the audit log as
 `turn.finalised` (subject: the turn id). Outcomes form a closed set (`assistant.models.Outcome`).
@@ -39,14 +40,21 @@ def screen_input(deps: Deps, ctx: TurnContext) -> None:
     ctx.redacted = verdict.redacted
     ctx.rules.extend(f"{r.ref}:{r.verdict.value}" for r in verdict.rules)
     if verdict.emergency:
-        dialogue.handoff(deps, ctx, "emergency", verdict.message or "如遇紧急情况，请立即拨打110、120或119。")
-    elif verdict.blocked and ctx.state.phase in FORM_PHASES and _only_semantic(verdict):
+        return  # the emergency step answers, before anything else
+    if verdict.blocked and ctx.state.phase in FORM_PHASES and _only_semantic(verdict):
         # A context-free similarity classifier misreads short form answers ("租的", "40平", "确认提交").
         # Let the form try them first; `settle_deferred` refuses if the form did not take the message.
         ctx.deferred_block = verdict.message or "抱歉，这个问题我无法回答。"
         ctx.rules.append("in.semantic:deferred_to_form")
     elif verdict.blocked:
         ctx.finish(Outcome.REFUSED, verdict.message or "抱歉，这个问题我无法回答。")
+
+
+def emergency(deps: Deps, ctx: TurnContext) -> None:
+    """Safety first: domestic violence, violence, fire, medical, child at risk, self-harm → the right numbers
+    in one short message and a flagged hand-off; nothing else starts (issue #12)."""
+    if ctx.verdict is not None and ctx.verdict.emergency:
+        dialogue.handoff(deps, ctx, "emergency", ctx.verdict.message or "如遇紧急情况，请立即拨打110、120或119。")
 
 
 def _only_semantic(verdict: InputVerdict) -> bool:
@@ -128,6 +136,7 @@ def resume_form(deps: Deps, ctx: TurnContext) -> None:
 
 PIPELINE: tuple[tuple[str, Step], ...] = (
     ("screen_input", screen_input),
+    ("emergency", emergency),
     ("control", dialogue.control),
     ("policies", policy_answer.answer_policies),
     ("dialogue", run_dialogue),

@@ -5,6 +5,7 @@ Only this module imports jieba, so the user dictionary (titles, matter names) li
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -36,7 +37,19 @@ _HALF[0x3000] = 0x20
 
 
 def normalize(text: str) -> str:
-    """Half-width letters and digits, unified whitespace and line ends, trimmed; Chinese punctuation kept."""
+    """Half-width letters and digits, unified whitespace and line ends, trimmed; Chinese punctuation kept.
+
+    Short texts (a chat message and the parts the dialogue looks at) are normalised once and then served from
+    a small cache, so the many steps of a turn that look at the same words do not redo the work."""
+    return _normalize_short(text) if len(text) <= 512 else _normalize(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalize_short(text: str) -> str:
+    return _normalize(text)
+
+
+def _normalize(text: str) -> str:
     text = unicodedata.normalize("NFC", text).translate(_HALF)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _SPACE.sub(" ", text)
