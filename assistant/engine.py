@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from assistant import dialogue, policy_answer
 from assistant.context import Deps, TurnContext
+from assistant.dialect import to_mandarin
 from assistant.errors import AssistantError
 from assistant.identify import Candidate
 from assistant.models import MatterRef, Outcome, RetrievedChunk, StepRecord, Trace, TurnResult
@@ -36,7 +37,7 @@ def screen_input(deps: Deps, ctx: TurnContext) -> None:
     """Input rails: strip hidden characters, redact PII for logs and LLMs, block or route emergencies."""
     verdict = deps.input_rails.check(ctx.text)
     ctx.verdict = verdict
-    ctx.text = verdict.text or ctx.text
+    ctx.text = to_mandarin(verdict.text or ctx.text)  # 沪语 everyday words read as Mandarin (哪能 → 怎么)
     ctx.redacted = verdict.redacted
     ctx.rules.extend(f"{r.ref}:{r.verdict.value}" for r in verdict.rules)
     if verdict.emergency:

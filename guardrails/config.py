@@ -108,6 +108,14 @@ DEFAULT_SENSITIVE_TOPICS: tuple[str, ...] = (
 )
 
 
+DEFAULT_SERVICE_TERMS: tuple[str, ...] = (
+    "津贴", "补贴", "补助", "救助", "低保", "社保", "医保", "养老金", "养老保险", "退休", "公积金", "居住证", "居住登记",
+    "身份证", "户口", "户籍", "落户", "营业执照", "个体户", "个体工商户", "执照", "许可证", "备案", "残疾", "结婚", "离婚",
+    "出生", "新生儿", "失业", "就业", "社保卡", "不动产", "房产证", "租房", "纳税", "税务", "注册公司", "注销", "刻章", "招牌",
+    "驾驶证", "驾照", "护照", "出入境", "入学", "一网通办", "随申办", "办事", "办理", "申请", "申领", "窗口", "受理", "政务",
+)
+
+
 class RailsConfig(BaseModel):
     """Input and output rails. Rule files are YAML (see rulesets/input.yaml); extra files extend the bundled one."""
 
@@ -128,6 +136,9 @@ class RailsConfig(BaseModel):
     # such as 单位没变, 1 or an ID number has no meaning of its own to compare with refusal exemplars; the
     # pattern rules still see it.
     semantic_min_chars: int = Field(default=6, ge=0, le=50)
+    # A message naming a government service is in scope by definition: the semantic rail never refuses it as
+    # out of scope (沪语 "阿拉老头子72岁了 伊好领老年综合津贴伐" sits near 'recommend a phone for the elderly').
+    service_terms: tuple[str, ...] = DEFAULT_SERVICE_TERMS
     semantic_exclude_exact: bool = False  # evaluation only: an exemplar never votes for its own text
     # Output rails
     forbidden_terms: tuple[str, ...] = DEFAULT_FORBIDDEN_TERMS

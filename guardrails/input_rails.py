@@ -163,7 +163,10 @@ class InputRails:
                     add(SemanticRail.id, SemanticRail.version, RuleVerdict.ERROR, f"{type(exc).__name__}: {exc}", None)
                     failed = True
                 else:
-                    if sem.refuse and sem.category == Category.FABRICATED_POLICY and not _CLAIM_CUE.search(redacted):
+                    if sem.refuse and sem.category == Category.OUT_OF_SCOPE \
+                            and any(term in redacted for term in cfg.service_terms):
+                        pass  # names a government service: in scope, whatever its nearest exemplars are
+                    elif sem.refuse and sem.category == Category.FABRICATED_POLICY and not _CLAIM_CUE.search(redacted):
                         # A rumour or an authoring request always says where it comes from or what to write;
                         # without such a cue, similarity alone is not enough to hold a plain request.
                         pass
