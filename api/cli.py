@@ -20,12 +20,12 @@ from api.cli_db import db_app
 from api.cli_guardrails import audit_app, eval_guardrails, review_app, users_app
 from api.cli_policy import policy_app, ratings_app, report_app
 from api.container import Container, build_container, resolve_cli_actor
+from api.settings import Settings
 from ingest.errors import IngestError
 from ingest.pipeline import IngestReport, run_ingest
 from kb.diff import diff_versions
 from kb.errors import KbError
 from kb.models import Audience, ItemStatus, Kind, Level, SearchFilters
-from kb.settings import Settings
 
 app = typer.Typer(help="轻松办 QingSong: government knowledge base and 边聊边办 assistant.", no_args_is_help=True)
 kb_app = typer.Typer(help="Knowledge items: list, show, history, diff, lifecycle.", no_args_is_help=True)
@@ -374,6 +374,7 @@ def eval_retrieval(
         results = run_retrieval_eval(
             beir, [m.strip() for m in methods.split(",") if m.strip()], top_k, settings,
             progress=lambda stage, n, t: bar.update(task, description=stage, completed=n, total=t),
+            samples_dir=settings.samples_dir,
         )
     if as_json:
         _print_json([r.as_dict() for r in results])

@@ -19,12 +19,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from api.container import Container, build_container, resolve_cli_actor
+from api.settings import Settings
 from assistant.errors import AssistantError
 from feedback.errors import FeedbackError
 from feedback.ratings import DisputeKind, RatingsConfig, RatingsService, Ticket, TicketStatus, build_ratings
 from feedback.reports import build_ratings_report, write_report
 from kb.errors import KbError
-from kb.settings import Settings
 from policy.eligibility import NodeResult, Outcome, Verdict
 from policy.errors import PolicyError
 from policy.matching import PolicyMatchService, build_policy_matching, load_enterprise_profiles

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from api import db
 from api.ingest_jobs import IngestJobs
+from api.settings import Settings
 from assistant.builder import build_assistant, load_samples
 from assistant.catalog import MatterRegistry
 from assistant.engine import Assistant
@@ -21,7 +22,6 @@ from kb.embedding_pack import import_pack
 from kb.errors import PermissionDeniedError
 from kb.models import Actor
 from kb.runtime import KnowledgeBase
-from kb.settings import Settings
 from policy.matching import build_policy_matching
 
 log = logging.getLogger(__name__)

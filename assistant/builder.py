@@ -28,12 +28,12 @@ from assistant.ports import (
 )
 from assistant.prereview import PreReviewer
 from assistant.profiles import ProfileStore
+from assistant.settings import AssistantSettings as Settings
 from assistant.slots import SlotFiller
 from assistant.state import SessionState
 from assistant.store import AssistantStore
 from assistant.validators import default_validators
 from kb.runtime import KnowledgeBase
-from kb.settings import Settings
 
 CATALOGUE_PACK = "matters.embeddings.npz"
 

@@ -28,10 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.container import build_container  # noqa: E402
+from api.settings import Settings  # noqa: E402
 from assistant.builder import build_assistant, load_samples  # noqa: E402
 from eval.metrics import percentile  # noqa: E402
 from guardrails import build_guardrails  # noqa: E402
-from kb.settings import Settings  # noqa: E402
 from kb.store import create_engine  # noqa: E402
 
 SHOP = ["我想在松江开一家小饭馆", "租的", "商铺", "我自己办", "同意", "上海松江测试小饭馆",

@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.container import build_container  # noqa: E402
+from api.settings import Settings  # noqa: E402
 from kb.embedders import HashEmbedder  # noqa: E402
-from kb.settings import Settings  # noqa: E402
 from policy.eligibility import Condition, Group, Node  # noqa: E402
 from policy.matching import (  # noqa: E402
     MemoryEnterpriseProfiles,

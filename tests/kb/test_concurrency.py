@@ -8,10 +8,10 @@ import threading
 
 import pytest
 
+from api.settings import Settings
 from kb.embedders import HashEmbedder
 from kb.models import Actor, ItemStatus
 from kb.runtime import KnowledgeBase, load_units
-from kb.settings import Settings
 from tests.conftest import SAMPLES
 
 pytestmark = pytest.mark.integration
