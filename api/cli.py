@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api import db
 from api.cli_assistant import ask, chat, eval_dialogues, eval_matters, profiles_app
 from api.cli_db import db_app
 from api.cli_guardrails import audit_app, eval_guardrails, review_app, users_app
@@ -374,7 +375,7 @@ def eval_retrieval(
         results = run_retrieval_eval(
             beir, [m.strip() for m in methods.split(",") if m.strip()], top_k, settings,
             progress=lambda stage, n, t: bar.update(task, description=stage, completed=n, total=t),
-            samples_dir=settings.samples_dir,
+            samples_dir=settings.samples_dir, migrate=db.upgrade,
         )
     if as_json:
         _print_json([r.as_dict() for r in results])

@@ -28,6 +28,7 @@ from guardrails.errors import InvalidInput
 from ingest.pipeline import IngestReport, run_ingest
 from kb.models import Actor
 from kb.runtime import KnowledgeBase
+from kb.schema import metadata
 
 ALLOWED_SUFFIXES = (".md", ".json", ".jsonl", ".docx", ".pdf", ".html")
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # all files of one upload together
@@ -38,7 +39,6 @@ MAX_NAME_CHARS = 80  # CJK names are 3 bytes a character in UTF-8; file systems 
 _UNSAFE = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
 
 
-metadata = sa.MetaData()
 jobs_table = sa.Table(
     "ingest_jobs",
     metadata,
@@ -163,8 +163,6 @@ class IngestJobs:
         self._jobs: dict[str, IngestJob] = {}
         self._lock = threading.Lock()
         self._serial = threading.Lock()  # one ingest at a time in this process: they write the same index
-        if engine is not None:
-            metadata.create_all(engine)  # the application migrates first (api/migrations); this is for library use
 
     def _save(self, job: IngestJob, insert: bool = False) -> None:
         if self.engine is None:

@@ -106,7 +106,6 @@ def build_assistant(
     pack = catalogue_pack if catalogue_pack is not None else settings.samples_dir / CATALOGUE_PACK
     identifier = build_identifier(kb, registry.entries(), config=identify_config, pack=pack if pack.exists() else None)
     store = AssistantStore(engine if engine is not None else kb.store.engine)
-    store.create_schema()
     model = chat_model if chat_model is not None else chat_model_from(settings)
     deps = Deps(
         registry=registry, profiles=profiles, identifier=identifier, knowledge=knowledge, store=store,

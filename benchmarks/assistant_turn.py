@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from api import db  # noqa: E402
 from api.container import build_container  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from assistant.builder import build_assistant, load_samples  # noqa: E402
@@ -56,6 +57,7 @@ def main() -> None:
     today = dt.date(2026, 11, 27)
     production = build_assistant(c.kb, c.guardrails, registry, profiles, settings, today=lambda: today).warm_up()
     engine = create_engine(f"sqlite:///{home / 'pattern-rails.db'}")
+    db.upgrade(engine)
     plain = build_assistant(c.kb, build_guardrails(engine, home / "keys2"), registry, profiles, settings,
                             today=lambda: today, engine=engine).warm_up()
 

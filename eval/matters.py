@@ -138,6 +138,8 @@ def _main() -> None:  # pragma: no cover - manual calibration entry point
     import argparse
     import dataclasses
 
+    import sqlalchemy as sa
+
     from assistant.catalog import load_catalog_jsonl
     from assistant.identify import build_identifier
     from ingest.pipeline import run_ingest
@@ -157,6 +159,8 @@ def _main() -> None:  # pragma: no cover - manual calibration entry point
     args = ap.parse_args()
     settings = KbSettings()  # the default home, as `qingsong serve` uses it
     kb = KnowledgeBase.build(settings)
+    if not sa.inspect(kb.store.engine).has_table("items"):  # eval sits below api, whose migrations make tables
+        raise SystemExit(f"no schema in {settings.db_url}; run `qingsong db upgrade` first")
     if not kb.store.list_items():  # the sample knowledge base, as `qingsong serve --bootstrap` loads it
         import_pack(kb.store, kb.embedder.name, SAMPLES_DIR / "kb.embeddings.npz")
         run_ingest(SAMPLES_DIR / "kb", kb, Actor(id="system", admin=True), publish=True)

@@ -37,14 +37,12 @@ class KnowledgeBase:
         cls, settings: KbSettings, embedder: Embedder | None = None, events: EventSink | None = None,
         migrate: Callable[[Engine], object] | None = None,
     ) -> KnowledgeBase:
-        """`migrate` brings the database schema up to date (the application passes Alembic's upgrade);
-        without it the knowledge tables are created directly, as library users and unit tests do."""
+        """`migrate` brings the database schema up to date (the application and the tests pass Alembic's
+        `api.db.upgrade`); without it the schema must already be there: kb never creates tables itself."""
         settings.home.mkdir(parents=True, exist_ok=True)
         store = SqlStore.from_url(settings.db_url)
         if migrate is not None:
             migrate(store.engine)
-        else:
-            store.create_schema()
         vectors = ChromaVectorIndex(path=settings.chroma_path, url=settings.chroma_url, collection=settings.collection)
         emb = embedder or build_embedder(settings.embedder, settings.st_model_path)
         tokenizer = JiebaTokenizer()

