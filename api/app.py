@@ -14,11 +14,11 @@ from fastapi.staticfiles import StaticFiles
 from api.container import Container
 from api.deps import CurrentPrincipal, build_services
 from api.errors import MAX_BODY, BodyLimit, install_error_handlers
-from api.ingest_jobs import MAX_UPLOAD_BYTES
 from api.openai_compat import router as openai_router
 from api.routes import accounts, audit, chat, knowledge, matters, ratings, review
 from api.schemas import ErrorEnvelope, HitPublic
 from guardrails.roles import Action, Resource, require
+from ingest.jobs import MAX_UPLOAD_BYTES
 from kb.models import Kind, SearchFilters
 
 WEB = Path(__file__).parent / "web"

@@ -408,6 +408,7 @@ def serve(
                   "embedded Chroma keeps its index in one process. See docs/deploy.md.")
         raise typer.Exit(2)
     c = _container(warm=False)  # migrates the schema once here, before any worker starts
+    c.ingest_jobs.recover()  # uploads a previous server left unfinished are failed, once, before workers start
     if bootstrap and c.is_empty():
         err.print("首次启动：正在导入示例知识库… first start: ingesting the bundled sample knowledge base")
         with _progress() as bar:

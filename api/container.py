@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from api import db
-from api.ingest_jobs import IngestJobs
 from api.settings import Settings
 from assistant.builder import build_assistant, load_samples
 from assistant.catalog import MatterRegistry
 from assistant.engine import Assistant
 from assistant.profiles import ProfileStore
 from guardrails import Guardrails, build_guardrails
+from ingest.jobs import IngestJobs
 from ingest.pipeline import IngestReport, run_ingest
 from kb.embedders import Embedder
 from kb.embedding_pack import import_pack

@@ -43,10 +43,10 @@ class SchemaError(KbError):
 def target_metadata() -> sa.MetaData:
     """The one MetaData (kb.schema) with every package's tables on it: importing the modules that define
     tables registers them."""
-    from api import ingest_jobs
     from assistant import store as assistant_store
     from feedback import ratings
     from guardrails import tables as guardrails_tables
+    from ingest import jobs as ingest_jobs
     from kb import store as kb_store
     from kb.schema import metadata
     from policy import matching as policy_match

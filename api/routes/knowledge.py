@@ -9,7 +9,6 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.container import Container
 from api.deps import ContainerDep, CurrentPrincipal, LoggedIn
-from api.ingest_jobs import MAX_UPLOAD_BYTES, UPLOADS_DIR
 from api.schemas import (
     DecisionIn,
     DiffPublic,
@@ -23,6 +22,7 @@ from api.schemas import (
 )
 from guardrails.errors import InvalidInput, NotFound
 from guardrails.roles import Action, Principal, Resource, Role, require, to_actor
+from ingest.jobs import MAX_UPLOAD_BYTES, UPLOADS_DIR
 from kb.diff import diff_versions
 from kb.lifecycle import ItemDraft
 from kb.models import Audience, ItemStatus, ItemVersion, Kind, KnowledgeItem, Level, Section, VersionContent
