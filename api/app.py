@@ -11,7 +11,6 @@ from fastapi.staticfiles import StaticFiles
 
 from api.container import Container
 from api.errors import MAX_BODY, BodyLimit, install_error_handlers
-from api.ingest_jobs import MAX_UPLOAD_BYTES
 from api.routes import (
     accounts,
     audit,
@@ -26,6 +25,7 @@ from api.routes import (
     search,
 )
 from api.schemas import ERRORS
+from ingest.jobs import MAX_UPLOAD_BYTES
 
 WEB = Path(__file__).parent / "web"
 

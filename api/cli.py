@@ -15,18 +15,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api import db
 from api.cli_assistant import ask, chat, eval_dialogues, eval_matters, profiles_app
 from api.cli_common import container
 from api.cli_db import db_app
 from api.cli_guardrails import audit_app, eval_guardrails, review_app, users_app
 from api.cli_policy import policy_app, ratings_app, report_app
 from api.container import resolve_cli_actor
+from api.settings import Settings
 from ingest.errors import IngestError
 from ingest.pipeline import IngestReport, run_ingest
 from kb.errors import KbError
 from kb.models import Audience, ItemStatus, Kind, Level, SearchFilters
 from kb.runtime import LifecycleStep
-from kb.settings import Settings
 
 app = typer.Typer(help="轻松办 QingSong: government knowledge base and 边聊边办 assistant.", no_args_is_help=True)
 kb_app = typer.Typer(help="Knowledge items: list, show, history, diff, lifecycle.", no_args_is_help=True)
@@ -366,6 +367,7 @@ def eval_retrieval(
         results = run_retrieval_eval(
             beir, [m.strip() for m in methods.split(",") if m.strip()], top_k, settings,
             progress=lambda stage, n, t: bar.update(task, description=stage, completed=n, total=t),
+            samples_dir=settings.samples_dir, migrate=db.upgrade,
         )
     if as_json:
         _print_json([r.as_dict() for r in results])
@@ -398,6 +400,7 @@ def serve(
                   "embedded Chroma keeps its index in one process. See docs/deploy.md.")
         raise typer.Exit(2)
     c = container(warm=False)  # migrates the schema once here, before any worker starts
+    c.ingest_jobs.recover()  # uploads a previous server left unfinished are failed, once, before workers start
     if bootstrap and c.is_empty():
         err.print("首次启动：正在导入示例知识库… first start: ingesting the bundled sample knowledge base")
         with _progress() as bar:

@@ -18,12 +18,12 @@ from rich.panel import Panel
 from rich.table import Table
 
 from api.cli_common import container
+from api.settings import Settings
 from assistant.builder import load_samples
 from assistant.engine import Assistant
 from assistant.errors import AssistantError
 from assistant.models import TurnResult
 from assistant.profiles import ProfileStore
-from kb.settings import Settings
 
 profiles_app = typer.Typer(help="Sample citizen and enterprise profiles (一人一档/一企一档).", no_args_is_help=True)
 

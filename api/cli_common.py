@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from api.container import Container, build_container
-from kb.settings import Settings
+from api.settings import Settings
 
 err = Console(stderr=True)
 

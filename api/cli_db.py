@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from api import db
-from kb.settings import Settings
+from api.settings import Settings
 from kb.store import create_engine
 
 db_app = typer.Typer(help="Database schema (Alembic migrations), SQLite or PostgreSQL.", no_args_is_help=True)

@@ -22,12 +22,12 @@ from rich.console import Console
 from rich.table import Table
 
 from api.cli_common import container
+from api.settings import Settings
 from assistant.errors import AssistantError
 from guardrails import Guardrails
 from guardrails.errors import GuardrailsError
 from guardrails.review import ApplicationStatus, HoldStatus
 from guardrails.roles import Action, Principal, Resource, Role, require
-from kb.settings import Settings
 
 users_app = typer.Typer(help="Accounts and API tokens: add, list, revoke.", no_args_is_help=True)
 review_app = typer.Typer(help="Human review (人工复核): held answers and applications.", no_args_is_help=True)

@@ -20,12 +20,12 @@ from rich.table import Table
 
 from api.cli_common import container
 from api.container import resolve_cli_actor
+from api.settings import Settings
 from assistant.errors import AssistantError
 from feedback.errors import FeedbackError
 from feedback.ratings import DisputeKind, Ticket, TicketStatus
 from feedback.reports import write_report
 from kb.errors import KbError
-from kb.settings import Settings
 from policy.eligibility import NodeResult, Outcome, Verdict
 from policy.errors import PolicyError
 from policy.matching import load_enterprise_profiles

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from api import db
-from api.ingest_jobs import IngestJobs
+from api.settings import Settings
 from assistant.builder import build_assistant, load_samples
 from assistant.catalog import MatterRegistry
 from assistant.engine import Assistant
@@ -21,12 +21,12 @@ from assistant.store import AssistantStore
 from feedback.ratings import RatingsService, build_ratings
 from feedback.reports import RatingsReport, build_ratings_report
 from guardrails import Guardrails, build_guardrails
+from ingest.jobs import IngestJobs
 from ingest.pipeline import IngestReport, run_ingest
 from kb.embedders import Embedder, build_embedder
 from kb.errors import PermissionDeniedError
 from kb.models import Actor
 from kb.runtime import KnowledgeBase
-from kb.settings import Settings
 from kb.store import SqlStore
 from policy.matching import PolicyMatchService, build_policy_matching
 

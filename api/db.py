@@ -1,10 +1,9 @@
 """Schema management with Alembic, for SQLite and PostgreSQL alike (`qingsong db upgrade|current|check`).
 
-Every package keeps its tables in its own `sa.MetaData` (kb.store, guardrails.tables, assistant.store,
-feedback.ratings, policy.matching); the migrations under `api/migrations/versions` are the
-authority for the deployed schema and `db check` (and a test on both backends) proves they match the
-table definitions. The packages' `create_schema()` functions stay for library use and unit tests; the
-application, the CLI and the server always migrate first.
+Every package defines its tables on the one `kb.schema.metadata`; the migrations under
+`api/migrations/versions` are the only thing that creates tables (the application, the CLI, the server
+and the tests all migrate first), and `db check` (and a test on both backends) proves they match the
+table definitions.
 
 Concurrency: on PostgreSQL an advisory lock serialises migrations, so several workers or replicas
 starting at once cannot race; `qingsong serve --workers N` also migrates once in the parent process.
@@ -42,20 +41,19 @@ class SchemaError(KbError):
 
 
 def target_metadata() -> sa.MetaData:
-    """All packages' tables in one MetaData (copies; the packages keep their own)."""
-    from api import ingest_jobs
+    """The one MetaData (kb.schema) with every package's tables on it: importing the modules that define
+    tables registers them."""
     from assistant import store as assistant_store
     from feedback import ratings
     from guardrails import tables as guardrails_tables
+    from ingest import jobs as ingest_jobs
     from kb import store as kb_store
+    from kb.schema import metadata
     from policy import matching as policy_match
 
-    combined = sa.MetaData()
-    for md in (kb_store.metadata, guardrails_tables.metadata, assistant_store.metadata, ratings.metadata,
-               policy_match.metadata, ingest_jobs.metadata):
-        for table in md.sorted_tables:
-            table.to_metadata(combined)
-    return combined
+    defining = (kb_store, guardrails_tables, assistant_store, ratings, policy_match, ingest_jobs)
+    assert all(m.metadata is metadata for m in defining), "a package defines tables on a MetaData of its own"
+    return metadata
 
 
 def _config(connection: Connection | None = None) -> Config:

@@ -29,12 +29,12 @@ from assistant.ports import (
 )
 from assistant.prereview import PreReviewer
 from assistant.profiles import ProfileStore
+from assistant.settings import AssistantSettings as Settings
 from assistant.slots import SlotFiller
 from assistant.state import SessionState
 from assistant.store import AssistantStore
 from assistant.validators import default_validators
 from kb.runtime import KnowledgeBase
-from kb.settings import Settings
 
 CATALOGUE_PACK = "matters.embeddings.npz"
 
@@ -118,7 +118,6 @@ def build_assistant(
     pack = catalogue_pack if catalogue_pack is not None else settings.samples_dir / CATALOGUE_PACK
     identifier = build_identifier(kb, registry.entries(), config=identify_config, pack=pack if pack.exists() else None)
     store = AssistantStore(engine if engine is not None else kb.store.engine)
-    store.create_schema()
     model = chat_model if chat_model is not None else chat_model_from(settings)
     deps = Deps(
         registry=registry, profiles=profiles, identifier=identifier, knowledge=knowledge, store=store,

@@ -1,5 +1,5 @@
-"""Sessions, turns, consents and hand-offs in SQL (SQLAlchemy Core, portable). Own MetaData; call
-`create_schema(engine)` once. A session's state is one JSON document rewritten after every turn, so a
+"""Sessions, turns, consents and hand-offs in SQL (SQLAlchemy Core, portable). Tables on the one
+`kb.schema.metadata`, made by the migrations. A session's state is one JSON document rewritten after every turn, so a
 conversation survives a restart; turns are append-only."""
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from sqlalchemy.engine import Engine
 from assistant.errors import SessionBusyError, SessionNotFoundError
 from assistant.models import TurnResult
 from assistant.state import SessionState
-
-metadata = sa.MetaData()
+from kb.schema import metadata
 
 sessions = sa.Table(
     "assistant_sessions",
@@ -82,10 +81,6 @@ handoffs = sa.Table(
 )
 
 
-def create_schema(engine: Engine) -> None:
-    metadata.create_all(engine)
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -129,9 +124,6 @@ class AssistantStore:
                     del self._locks[session_id]
                 else:
                     self._locks[session_id] = (lock, users - 1)
-
-    def create_schema(self) -> None:
-        create_schema(self.engine)
 
     # -- sessions ----------------------------------------------------------------------------------
     def load(self, session_id: str) -> SessionState:

@@ -27,11 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from api import db  # noqa: E402
 from api.container import build_container  # noqa: E402
+from api.settings import Settings  # noqa: E402
 from assistant.builder import build_assistant, load_samples  # noqa: E402
 from eval.metrics import percentile  # noqa: E402
 from guardrails import build_guardrails  # noqa: E402
-from kb.settings import Settings  # noqa: E402
 from kb.store import create_engine  # noqa: E402
 
 SHOP = ["我想在松江开一家小饭馆", "租的", "商铺", "我自己办", "同意", "上海松江测试小饭馆",
@@ -56,6 +57,7 @@ def main() -> None:
     today = dt.date(2026, 11, 27)
     production = build_assistant(c.kb, c.guardrails, registry, profiles, settings, today=lambda: today).warm_up()
     engine = create_engine(f"sqlite:///{home / 'pattern-rails.db'}")
+    db.upgrade(engine)
     plain = build_assistant(c.kb, build_guardrails(engine, home / "keys2"), registry, profiles, settings,
                             today=lambda: today, engine=engine).warm_up()
 

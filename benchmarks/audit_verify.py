@@ -22,8 +22,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from api import db
 from guardrails.audit import AuditLog, leaf_bytes
-from guardrails.tables import audit_events, audit_payloads, create_schema
+from guardrails.tables import audit_events, audit_payloads
 from kb.store import create_engine
 
 
@@ -66,7 +67,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_engine(f"sqlite:///{Path(tmp) / 'audit.db'}")
-        create_schema(engine)
+        db.upgrade(engine)
         log = AuditLog(engine, Path(tmp) / "keys", checkpoint_every=256)
         build_s = build(log, args.events)
         runs = []

@@ -121,8 +121,8 @@ def spawn_server(embedder: str, home: Path) -> tuple[str, str, Any]:
     from api.app import create_app
     from api.container import build_container
     from api.demo import seed_demo_accounts
+    from api.settings import Settings
     from kb.embedders import HashEmbedder
-    from kb.settings import Settings
 
     settings = Settings(home=home, embedder=embedder, database_url=None, chroma_url=None)  # type: ignore[arg-type]
     c = build_container(settings, embedder=HashEmbedder() if embedder == "hash" else None)

@@ -27,15 +27,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from api import db  # noqa: E402
 from api.container import build_container  # noqa: E402
+from api.settings import Settings  # noqa: E402
 from kb.embedders import HashEmbedder  # noqa: E402
-from kb.settings import Settings  # noqa: E402
 from policy.eligibility import Condition, Group, Node  # noqa: E402
 from policy.matching import (  # noqa: E402
     MemoryEnterpriseProfiles,
     NotificationStore,
     PolicyMatchService,
-    create_schema,
     load_enterprise_profiles,
     load_policy_catalog,
 )
@@ -73,7 +73,7 @@ def main() -> int:
         ingest_s = time.perf_counter() - t0
         assert report is not None and not report.skipped, report
         store = c.kb.store
-        create_schema(store.engine)
+        db.upgrade(store.engine)
         profiles = list(load_enterprise_profiles(ROOT / "samples" / "profiles").values())[: args.enterprises]
         svc = PolicyMatchService(store, MemoryEnterpriseProfiles(profiles), NotificationStore(store.engine))
         catalog = svc.catalog(AS_OF)

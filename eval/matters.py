@@ -138,13 +138,15 @@ def _main() -> None:  # pragma: no cover - manual calibration entry point
     import argparse
     import dataclasses
 
+    import sqlalchemy as sa
+
     from assistant.catalog import load_catalog_jsonl
     from assistant.identify import build_identifier
     from ingest.pipeline import run_ingest
     from kb.embedding_pack import import_pack
     from kb.models import Actor
     from kb.runtime import KnowledgeBase
-    from kb.settings import Settings
+    from kb.settings import SAMPLES_DIR, KbSettings
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--catalog", type=Path, default=DATASETS / "catalog.jsonl")
@@ -155,11 +157,13 @@ def _main() -> None:  # pragma: no cover - manual calibration entry point
     ap.add_argument("--calibrate", action="store_true")
     ap.add_argument("--write", action="store_true", help="store the fitted calibration in assistant/calibration.json")
     args = ap.parse_args()
-    settings = Settings()
+    settings = KbSettings()  # the default home, as `qingsong serve` uses it
     kb = KnowledgeBase.build(settings)
+    if not sa.inspect(kb.store.engine).has_table("items"):  # eval sits below api, whose migrations make tables
+        raise SystemExit(f"no schema in {settings.db_url}; run `qingsong db upgrade` first")
     if not kb.store.list_items():  # the sample knowledge base, as `qingsong serve --bootstrap` loads it
-        import_pack(kb.store, kb.embedder.name, settings.samples_dir / "kb.embeddings.npz")
-        run_ingest(settings.samples_dir / "kb", kb, Actor(id="system", admin=True), publish=True)
+        import_pack(kb.store, kb.embedder.name, SAMPLES_DIR / "kb.embeddings.npz")
+        run_ingest(SAMPLES_DIR / "kb", kb, Actor(id="system", admin=True), publish=True)
     kb.warm_up()
     if args.registry:
         from assistant.catalog import MatterRegistry

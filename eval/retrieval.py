@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
+
 from eval.metrics import mrr_at, ndcg_at, percentile, recall_at
 from ingest.sources import markdown_sections
 from kb.embedders import Embedder, build_embedder
@@ -22,10 +24,11 @@ from kb.lifecycle import ItemDraft
 from kb.models import Actor, Audience, Kind, Level, SearchFilters, Section, Unit, VersionContent
 from kb.retrieval import HybridRetriever
 from kb.runtime import KnowledgeBase
-from kb.settings import Settings
+from kb.settings import SAMPLES_DIR, KbSettings
 from kb.text import normalize
 
 Progress = Callable[[str, int, int], None]
+Migrate = Callable[[Engine], object]  # brings a fresh database to the current schema (api.db.upgrade)
 METHODS = ("bm25", "dense", "hybrid", "rrf", "llamaindex")
 CACHE_DIR = Path.home() / ".cache" / "qingsong"
 
@@ -85,15 +88,16 @@ def _doc_id(i: int) -> str:
 
 
 def build_temp_kb(
-    data: BeirSet, settings: Settings, home: Path, embedder: Embedder, progress: Progress | None = None
+    data: BeirSet, settings: KbSettings, home: Path, embedder: Embedder, progress: Progress | None = None,
+    samples_dir: Path = SAMPLES_DIR, *, migrate: Migrate,
 ) -> tuple[KnowledgeBase, dict[str, str]]:
     """Index the corpus into a fresh store under `home`; returns the KB and item id -> corpus id.
 
     The temporary store's embedding cache is seeded from the bundled pack and the per-user eval cache,
     so repeated runs embed only new text."""
     s = settings.model_copy(update={"home": home, "database_url": None, "chroma_url": None, "four_eyes": False})
-    kb = KnowledgeBase.build(s, embedder=embedder)
-    import_pack(kb.store, embedder.name, settings.samples_dir / "kb.embeddings.npz")
+    kb = KnowledgeBase.build(s, embedder=embedder, migrate=migrate)
+    import_pack(kb.store, embedder.name, samples_dir / "kb.embeddings.npz")
     import_pack(kb.store, embedder.name, _cache_file(embedder))
     kb.store.upsert_units([Unit(id="eval", name="评测", level=Level.DISTRICT)])
     admin = Actor(id="eval", admin=True)
@@ -120,11 +124,11 @@ def build_temp_kb(
 
 
 def run_retrieval_eval(
-    folder: Path, methods: list[str], top_k: int, settings: Settings, progress: Progress | None = None,
+    folder: Path, methods: list[str], top_k: int, settings: KbSettings, progress: Progress | None = None,
     embedder: Embedder | None = None, configure: Callable[[HybridRetriever], None] | None = None,
-    fresh_query_embeddings: bool = True,
+    fresh_query_embeddings: bool = True, samples_dir: Path = SAMPLES_DIR, *, migrate: Migrate,
 ) -> list[MethodResult]:
-    """With `fresh_query_embeddings` (the default) every method pays for its own query embeddings, so the
+    """`migrate` makes the temporary store's tables (the caller passes `api.db.upgrade`). With `fresh_query_embeddings` (the default) every method pays for its own query embeddings, so the
     latencies compare; tests that only check quality turn it off to embed each query once."""
     bad = [m for m in methods if m not in METHODS]
     if bad:
@@ -134,7 +138,7 @@ def run_retrieval_eval(
     emb.warm_up()
     results: list[MethodResult] = []
     with tempfile.TemporaryDirectory(prefix="qingsong-eval-") as tmp:
-        kb, mapping = build_temp_kb(data, settings, Path(tmp), emb, progress)
+        kb, mapping = build_temp_kb(data, settings, Path(tmp), emb, progress, samples_dir, migrate=migrate)
         if configure:
             configure(kb.retriever)
         kb.warm_up()

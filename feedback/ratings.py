@@ -35,6 +35,7 @@ from guardrails.pii import redact as pii_redact
 from kb.errors import NotFoundError
 from kb.events import EventSink, NullSink
 from kb.models import Value, VersionState
+from kb.schema import metadata
 from kb.store import SqlStore, utcnow
 
 log = logging.getLogger(__name__)
@@ -175,7 +176,6 @@ def add_working_days(start: dt.date, days: int, holidays: Iterable[dt.date] = ()
 
 
 # -- tables ----------------------------------------------------------------------------------------------
-metadata = sa.MetaData()
 ratings = sa.Table(
     "ratings",
     metadata,
@@ -223,10 +223,6 @@ tickets = sa.Table(
     sa.Column("review_note", sa.Text, nullable=True),
     sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
 )
-
-
-def create_schema(engine: Engine) -> None:
-    metadata.create_all(engine)
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -519,6 +515,5 @@ class RatingsService:
 
 def build_ratings(kb_store: SqlStore, events: EventSink | None = None, config: RatingsConfig | None = None,
                   clock: Callable[[], dt.datetime] = utcnow) -> RatingsService:
-    """Composition: ratings tables on the KB's engine, PII redaction from guardrails."""
-    create_schema(kb_store.engine)
+    """Composition: ratings tables (made by the migrations) on the KB's engine, PII redaction from guardrails."""
     return RatingsService(kb_store.engine, kb_store, events, config, clock=clock)

@@ -28,11 +28,15 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from feedback.errors import FeedbackError
 from feedback.ratings import Rating, RatingsService, ReasonTag, Ticket, TicketStatus
 from kb.store import SqlStore
 from kb.text import JiebaTokenizer
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 log = logging.getLogger(__name__)
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
@@ -212,10 +216,10 @@ def cluster_problems(bad: Sequence[Rating], keywords: Callable[[str], list[str]]
         kw = [keywords(r.comment) if r.comment else [] for r in members]
         first_with: dict[str, int] = {}
         no_comment: list[int] = []
-        for i, words in enumerate(kw):
-            if not words:
+        for i, terms in enumerate(kw):
+            if not terms:
                 no_comment.append(i)
-            for w in words:
+            for w in terms:
                 if w in first_with:
                     parent[find(i)] = find(first_with[w])
                 else:
@@ -227,7 +231,7 @@ def cluster_problems(bad: Sequence[Rating], keywords: Callable[[str], list[str]]
             groups.setdefault(find(i), []).append(i)
         for idx in groups.values():
             words = Counter(w for i in idx for w in kw[i])
-            examples = list(dict.fromkeys(members[i].comment for i in idx if members[i].comment))[:3]
+            examples = list(dict.fromkeys(c for i in idx if (c := members[i].comment)))[:3]
             items = Counter(c.item_id for i in idx for c in members[i].cited)
             clusters.append(Cluster(reason=reason, keywords=[w for w, _ in words.most_common(3)], count=len(idx),
                                     examples=examples, items=[i for i, _ in items.most_common(3)]))
@@ -279,8 +283,8 @@ def render_charts(report: RatingsReport, font: str | None = AUTO) -> tuple[dict[
     def t(chinese: str, english: str) -> str:
         return chinese if zh else english
 
-    rc: dict[str, object] = {"font.sans-serif": [font, "DejaVu Sans"] if font else ["DejaVu Sans"], "font.family": "sans-serif",
-          "axes.unicode_minus": False, "figure.dpi": 100}
+    rc: dict[RcKeyType, Any] = {"font.sans-serif": [font, "DejaVu Sans"] if font else ["DejaVu Sans"],
+                          "font.family": "sans-serif", "axes.unicode_minus": False, "figure.dpi": 100}
     if font:  # some CJK fonts (WenQuanYi Zen Hei) only have weight 500; ask for it to keep matplotlib quiet
         rc.update({"font.weight": 500, "axes.titleweight": 500, "axes.labelweight": 500})
     charts: dict[str, bytes] = {}

@@ -19,7 +19,6 @@ from guardrails.config import HoldConfig, RailsConfig
 from guardrails.input_rails import InputRails
 from guardrails.output_rails import OutputRails
 from guardrails.review import HoldPolicy, HoldQueue
-from guardrails.tables import create_schema
 
 if TYPE_CHECKING:
     from kb.embedders import Embedder
@@ -40,11 +39,10 @@ def build_guardrails(
     engine: Engine, key_dir: Path, rails: RailsConfig | None = None, hold: HoldConfig | None = None,
     checkpoint_every: int = 256, embedder: Embedder | None = None,
 ) -> Guardrails:
-    """Create the tables (idempotent) and every guardrails service over `engine`; keys live under key_dir.
+    """Every guardrails service over `engine` (its tables made by the migrations); keys live under key_dir.
 
     Pass the knowledge base's embedder to switch on the semantic input rail (then call
     `guardrails.input_rails.warm_up()` with the other warm-ups)."""
-    create_schema(engine)
     audit = AuditLog(engine, key_dir, checkpoint_every=checkpoint_every)
     return Guardrails(
         accounts=AccountStore(engine, audit),
@@ -57,4 +55,4 @@ def build_guardrails(
     )
 
 
-__all__ = ["Guardrails", "build_guardrails", "create_schema"]
+__all__ = ["Guardrails", "build_guardrails"]

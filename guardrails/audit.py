@@ -18,7 +18,7 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -521,7 +521,7 @@ class AuditLog:
 
     @staticmethod
     def _scan(
-        rows: list[Any], wanted: set[int], problems: list[Problem], head_size: int
+        rows: Sequence[Any], wanted: set[int], problems: list[Problem], head_size: int
     ) -> tuple[merkle.Frontier, dict[int, str]]:
         """Recompute leaves and the chain; classify broken links; collect the roots of checkpointed prefixes.
 

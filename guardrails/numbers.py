@@ -111,10 +111,11 @@ def numeric_facts(text: str) -> set[Fact]:
         if not taken(m.span()) and 1 <= int(m.group(2)) <= 12:
             add(Fact(f"{int(m.group(1)):04d}-{int(m.group(2)):02d}", "month"), m.span())
     for m in _DATE_CN.finditer(text):
-        y, mo = cn_to_int(m.group(1)), cn_to_int(m.group(2))
-        d = cn_to_int(m.group(3)) if m.group(3) else None
-        if y and mo and 1 <= mo <= 12:
-            add(Fact(f"{y:04d}-{mo:02d}-{d:02d}", "date") if d else Fact(f"{y:04d}-{mo:02d}", "month"), m.span())
+        cy, cmo = cn_to_int(m.group(1)), cn_to_int(m.group(2))
+        cd = cn_to_int(m.group(3)) if m.group(3) else None
+        if cy and cmo and 1 <= cmo <= 12:
+            add(Fact(f"{cy:04d}-{cmo:02d}-{cd:02d}", "date") if cd else Fact(f"{cy:04d}-{cmo:02d}", "month"),
+                m.span())
     for m in _PERCENT_CN.finditer(text):
         whole, _, frac = m.group(1).partition("点")
         n = cn_to_int(whole)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
-metadata = sa.MetaData()
+from kb.schema import metadata
 
 accounts = sa.Table(
     "accounts",
@@ -113,12 +112,3 @@ applications = sa.Table(
 )
 
 
-def create_schema(engine: Engine) -> None:
-    """Create the guardrails tables and the audit head row (idempotent)."""
-    metadata.create_all(engine)
-    try:
-        with engine.begin() as conn:
-            if conn.execute(sa.select(audit_head.c.id).where(audit_head.c.id == 1)).first() is None:
-                conn.execute(audit_head.insert().values(id=1, size=0, last_hash="0" * 64))
-    except sa.exc.IntegrityError:  # another process created it first
-        pass

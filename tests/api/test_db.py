@@ -106,3 +106,20 @@ def test_check_reports_a_drifted_database(engine: sa.engine.Engine) -> None:
 
 def test_no_environment_leaks_into_the_subprocess_tests() -> None:
     assert "QINGSONG_DATABASE_URL" not in os.environ  # the suites pass URLs explicitly, never by ambient env
+
+
+def test_one_metadata_and_only_the_migrations_create_tables() -> None:
+    """Every package defines its tables on kb.schema.metadata; no library module creates tables itself
+    (api/db.py may, only to adopt a database made before migrations existed)."""
+    from kb.schema import metadata
+
+    assert db.target_metadata() is metadata
+    assert {"items", "audit_events", "assistant_sessions", "ratings", "mianshen_notifications", "ingest_jobs"} <= set(
+        metadata.tables)
+    offenders = []
+    for package in ("kb", "ingest", "assistant", "policy", "feedback", "guardrails", "eval", "api"):
+        for path in (PROJECT_ROOT / package).rglob("*.py"):
+            text, name = path.read_text(encoding="utf-8"), path.relative_to(PROJECT_ROOT).as_posix()
+            if ("create_all(" in text and name != "api/db.py") or ("sa.MetaData(" in text and name != "kb/schema.py"):
+                offenders.append(name)
+    assert offenders == []

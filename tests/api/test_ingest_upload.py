@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.container import Container
-from api.ingest_jobs import MAX_NAME_CHARS, keep_files, safe_name
+from ingest.jobs import MAX_NAME_CHARS, keep_files, safe_name
 from tests.api.conftest import auth
 
 GUIDE = """---
@@ -150,7 +150,7 @@ def test_keep_files_writes_a_new_folder_per_job(tmp_path: Path) -> None:
 def test_a_job_started_by_one_worker_is_visible_to_another(kb: Any, tmp_path: Path) -> None:
     """API workers are separate processes: a progress poll may reach a worker that did not start the job."""
     from api.container import SYSTEM
-    from api.ingest_jobs import IngestJobs
+    from ingest.jobs import IngestJobs
     from tests.ingest.sources import GUIDE
 
     worker_a, worker_b = IngestJobs(engine=kb.store.engine), IngestJobs(engine=kb.store.engine)

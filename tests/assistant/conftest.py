@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
+from api import db
 from assistant.builder import build_assistant, load_samples
 from assistant.engine import Assistant
 from guardrails import build_guardrails
@@ -30,6 +31,7 @@ def make_assistant(container: object, home: Path, engine: Engine | None = None, 
     which only the hash-embedder fixtures use, and say so in their names."""
     c = container
     engine = engine or create_engine(f"sqlite:///{home / 'assistant.db'}")
+    db.upgrade(engine)
     g = build_guardrails(engine, home / "keys", embedder=c.kb.embedder if semantic_rail else None)  # type: ignore[attr-defined]
     registry, profiles = load_samples(c.settings)  # type: ignore[attr-defined]
     return build_assistant(c.kb, g, registry, profiles, c.settings, today=lambda: SAMPLE_TODAY,  # type: ignore[attr-defined]

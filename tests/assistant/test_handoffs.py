@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from api import db
 from assistant.errors import HandoffNotFoundError, HandoffTransitionError, InvalidHandoffNoteError
 from assistant.handoffs import HandoffDesk, HandoffStatus
 from assistant.store import AssistantStore
 from guardrails.audit import AuditLog
 from guardrails.errors import Forbidden
 from guardrails.roles import Principal, Role
-from guardrails.tables import create_schema
 from kb.store import create_engine
 
 pytestmark = pytest.mark.integration
@@ -29,9 +29,8 @@ TALK = [{"turn": 1, "question": "我要转人工", "reply": "已为您转接人�
 @pytest.fixture
 def desk(tmp_path: Path) -> HandoffDesk:
     engine = create_engine(f"sqlite:///{tmp_path / 'desk.db'}")
-    create_schema(engine)
+    db.upgrade(engine)
     store = AssistantStore(engine)
-    store.create_schema()
     return HandoffDesk(store, AuditLog(engine, tmp_path / "keys"))
 
 

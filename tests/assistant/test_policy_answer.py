@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from api import db
 from assistant.engine import Assistant
 from assistant.models import Outcome
 from assistant.policy_answer import asks_for_policies
@@ -17,7 +18,6 @@ from policy.matching import (
     MemoryEnterpriseProfiles,
     NotificationStore,
     PolicyMatchService,
-    create_schema,
     load_enterprise_profiles,
 )
 from tests.assistant.conftest import SAMPLE_TODAY, make_assistant
@@ -29,7 +29,7 @@ ENTERPRISE = "e-demo-catering"  # samples/profiles/enterprises/e-demo-catering.y
 @pytest.fixture(scope="module")
 def matcher(sample_container: object, tmp_path_factory: pytest.TempPathFactory) -> PolicyMatchService:
     engine = create_engine(f"sqlite:///{tmp_path_factory.mktemp('policy-chat') / 'notifications.db'}")
-    create_schema(engine)  # notifications off the shared, read-only sample store
+    db.upgrade(engine)  # notifications off the shared, read-only sample store
     profiles = Path(sample_container.settings.samples_dir) / "profiles"  # type: ignore[attr-defined]
     return PolicyMatchService(sample_container.kb.store, FileEnterpriseProfiles(profiles),  # type: ignore[attr-defined]
                               NotificationStore(engine))
@@ -83,7 +83,7 @@ def test_missing_profile_fields_are_named_as_needs_information(sample_container:
                                                                tmp_path_factory: pytest.TempPathFactory) -> None:
     home = tmp_path_factory.mktemp("policy-needs-info")
     engine = create_engine(f"sqlite:///{home / 'notifications.db'}")
-    create_schema(engine)
+    db.upgrade(engine)
     profiles = load_enterprise_profiles(Path(sample_container.settings.samples_dir) / "profiles")  # type: ignore[attr-defined]
     partial = {k: v for k, v in profiles[ENTERPRISE].items() if k not in ("employees", "tax_credit_rating")}
     matcher = PolicyMatchService(sample_container.kb.store, MemoryEnterpriseProfiles([partial]),  # type: ignore[attr-defined]

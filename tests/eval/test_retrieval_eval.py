@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from api import db
 from eval.metrics import mrr_at, ndcg_at, percentile, recall_at
 from eval.retrieval import run_retrieval_eval
 from kb.embedders import HashEmbedder
@@ -32,7 +33,7 @@ def test_eval_on_a_tiny_beir_folder(tmp_path):
         '{"_id": "q1", "text": "租房怎么取公积金"}\n{"_id": "q2", "text": "领结婚证"}\n', "utf-8")
     (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td2\t1\nq2\td3\t1\n", "utf-8")
     results = run_retrieval_eval(folder, ["bm25", "dense", "hybrid", "rrf", "llamaindex"], 10,
-                                 make_settings(tmp_path / "home"), embedder=HashEmbedder())
+                                 make_settings(tmp_path / "home"), embedder=HashEmbedder(), migrate=db.upgrade)
     assert [r.method for r in results] == ["bm25", "dense", "hybrid", "rrf", "llamaindex"]
     for r in results:
         d = r.as_dict()
@@ -41,4 +42,5 @@ def test_eval_on_a_tiny_beir_folder(tmp_path):
         assert d["queries"] == 2 and d["recall_at_10"] == 1.0
     assert results[0].recall_at_1 == 1.0  # BM25 finds both by their key words
     with pytest.raises(ValueError, match="unknown method"):
-        run_retrieval_eval(folder, ["magic"], 10, make_settings(tmp_path / "home2"), embedder=HashEmbedder())
+        run_retrieval_eval(folder, ["magic"], 10, make_settings(tmp_path / "home2"), embedder=HashEmbedder(),
+                           migrate=db.upgrade)

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
+from api import db
 from guardrails import Guardrails, build_guardrails
 from guardrails.audit import AuditLog
 from guardrails.roles import Principal, Role
-from guardrails.tables import create_schema
 from kb.store import create_engine
 
 
@@ -22,7 +22,7 @@ def db_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def engine(db_path: Path) -> Engine:
     e = create_engine(f"sqlite:///{db_path}")
-    create_schema(e)
+    db.upgrade(e)
     return e
 
 

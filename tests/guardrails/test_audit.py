@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
+from api.db import upgrade
 from guardrails import merkle
 from guardrails.audit import GENESIS, WITNESS_NAME, AuditLog, TamperKind, leaf_bytes
 from guardrails.errors import InvalidInput
 from guardrails.signing import Checkpoint
-from guardrails.tables import create_schema
 from kb.settings import PROJECT_ROOT
 from kb.store import create_engine
 from tests.backends import Backend, RawDb
@@ -36,7 +36,7 @@ def fill(audit: AuditLog, n: int = 20) -> None:
 def engine(backend: Backend, db_path: Path) -> Engine:
     """Overrides the guardrails conftest: the audit suite runs on each backend."""
     e = create_engine(backend.database_url or f"sqlite:///{db_path}")
-    create_schema(e)
+    upgrade(e)
     return e
 
 
@@ -264,7 +264,7 @@ for i in range(20):
 
 def test_appends_from_processes_are_serialised(engine: Engine, db: RawDb, tmp_path: Path) -> None:
     """Several processes (API workers) append at once: no lost or duplicated events, the tree verifies."""
-    create_schema(engine)
+    upgrade(engine)
     procs = [subprocess.Popen([sys.executable, "-c", CHILD, db.url, str(tmp_path / "keys"), str(k)],
                               cwd=PROJECT_ROOT) for k in range(3)]
     assert [p.wait(60) for p in procs] == [0, 0, 0]

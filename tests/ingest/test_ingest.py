@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from api import db
 from ingest.pipeline import run_ingest
 from kb.embedders import CountingEmbedder, HashEmbedder
 from kb.models import ItemStatus, Kind, SearchFilters
@@ -41,7 +42,7 @@ def test_sample_kb_meets_the_brief(sample_container):
 
 def test_reingest_unchanged_folder_writes_and_embeds_nothing(settings, tmp_path):
     emb = CountingEmbedder(HashEmbedder())
-    kb = KnowledgeBase.build(settings, embedder=emb)
+    kb = KnowledgeBase.build(settings, embedder=emb, migrate=db.upgrade)
     src = tmp_path / "src"
     write_guide(src)
     write_guide(src, "guide-demo-two", "另一个示范事项")
@@ -55,7 +56,7 @@ def test_reingest_unchanged_folder_writes_and_embeds_nothing(settings, tmp_path)
 
 def test_changed_section_reembeds_only_its_chunks(settings, tmp_path):
     emb = CountingEmbedder(HashEmbedder())
-    kb = KnowledgeBase.build(settings, embedder=emb)
+    kb = KnowledgeBase.build(settings, embedder=emb, migrate=db.upgrade)
     src = tmp_path / "src"
     write_guide(src, days=3)
     run_ingest(src, kb, _admin(), publish=True)
@@ -71,7 +72,7 @@ def test_changed_section_reembeds_only_its_chunks(settings, tmp_path):
 
 
 def test_draft_without_publish_then_retire_missing(settings, tmp_path):
-    kb = KnowledgeBase.build(settings, embedder=HashEmbedder())
+    kb = KnowledgeBase.build(settings, embedder=HashEmbedder(), migrate=db.upgrade)
     src = tmp_path / "src"
     path = write_guide(src)
     write_guide(src, "guide-stays", "保留事项")
@@ -95,7 +96,7 @@ def _admin():
 
 def test_bad_files_are_reported_and_nothing_is_lost(settings, tmp_path):
     """GBK text, truncated docx/pdf, empty, 20 MB, broken front matter, and validation errors."""
-    kb = KnowledgeBase.build(settings, embedder=HashEmbedder())
+    kb = KnowledgeBase.build(settings, embedder=HashEmbedder(), migrate=db.upgrade)
     src = tmp_path / "src"
     write_guide(src, "guide-good", "好的事项")
     run_ingest(src, kb, _admin(), publish=True)
@@ -139,7 +140,7 @@ def test_bad_files_are_reported_and_nothing_is_lost(settings, tmp_path):
 def test_json_jsonl_docx_pdf_html_sources(settings, tmp_path):
     import docx
 
-    kb = KnowledgeBase.build(settings, embedder=HashEmbedder())
+    kb = KnowledgeBase.build(settings, embedder=HashEmbedder(), migrate=db.upgrade)
     src = tmp_path / "src"
     write_guide(src, "guide-md", "马克当事项")
     meta = {"kind": "faq", "owner": "sj-mzj", "audience": "个人", "effective_from": "2024-01-01"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kb.settings import Settings
+from api.settings import Settings
 
 
 @pytest.fixture

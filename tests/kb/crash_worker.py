@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from api import db
+from api.settings import Settings
 from ingest.pipeline import run_ingest
 from kb.embedders import HashEmbedder
 from kb.models import Actor
 from kb.runtime import KnowledgeBase
-from kb.settings import Settings
 from tests.ingest.sources import SAMPLES, write_guide
 
 SYSTEM = Actor(id="system", admin=True)  # not api.container's: the worker starts 20 times, keep imports light
@@ -18,7 +19,7 @@ SYSTEM = Actor(id="system", admin=True)  # not api.container's: the worker start
 def main(home: str, src: str, start: int) -> None:
     settings = Settings(home=Path(home), embedder="hash", database_url=None, chroma_url=None, samples_dir=SAMPLES,
                         environment="test")  # as tests.conftest.make_settings, without its imports
-    kb = KnowledgeBase.build(settings, embedder=HashEmbedder())
+    kb = KnowledgeBase.build(settings, embedder=HashEmbedder(), migrate=db.upgrade)
     kb.warm_up()
     print("ready", flush=True)
     n = start

@@ -8,10 +8,11 @@ import threading
 
 import pytest
 
+from api import db
+from api.settings import Settings
 from kb.embedders import HashEmbedder
 from kb.models import Actor, ItemStatus
 from kb.runtime import KnowledgeBase, load_units
-from kb.settings import Settings
 from tests.conftest import SAMPLES
 
 pytestmark = pytest.mark.integration
@@ -20,7 +21,7 @@ OWNER_B = (Actor(id="zhou", units=("sj-mzj",)), Actor(id="wu", units=("sj-mzj",)
 
 
 def worker(settings: Settings) -> KnowledgeBase:
-    kb = KnowledgeBase.build(settings, embedder=HashEmbedder())
+    kb = KnowledgeBase.build(settings, embedder=HashEmbedder(), migrate=db.upgrade)
     kb.vectors.warm_up()  # connect before the threads start (embedded Chroma shares one client per path)
     return kb
 

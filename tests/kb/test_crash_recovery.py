@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from api import db
 from kb.embedders import HashEmbedder
 from kb.models import SearchFilters
 from kb.runtime import KnowledgeBase
@@ -41,7 +42,7 @@ def test_random_kills_leave_exactly_one_answerable_version(tmp_path):
         time.sleep(rng.uniform(0.0, 1.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-        kb = KnowledgeBase.build(make_settings(home), embedder=HashEmbedder())
+        kb = KnowledgeBase.build(make_settings(home), embedder=HashEmbedder(), migrate=db.upgrade)
         live = kb.store.live_versions()
         for k in range(3):
             item_id = f"guide-crash-{k}"
@@ -55,5 +56,5 @@ def test_random_kills_leave_exactly_one_answerable_version(tmp_path):
         assert kb.writer.repair().ok, f"run {run}: drift remains after repair"
         for item_id, lv in kb.store.live_versions().items():
             assert answerable_versions(kb, item_id) == {lv.version}
-    assert len(KnowledgeBase.build(make_settings(home), embedder=HashEmbedder()).store.live_versions()) == 3
+    assert len(KnowledgeBase.build(make_settings(home), embedder=HashEmbedder(), migrate=db.upgrade).store.live_versions()) == 3
     print(f"{RUNS} kills, drift found and repaired after {drift_seen}")

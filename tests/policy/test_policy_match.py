@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from api import db
 from api.container import Container
 from kb.events import MemorySink
 from kb.settings import PROJECT_ROOT
@@ -23,7 +24,6 @@ from policy.matching import (
     PolicyError,
     PolicyMatchService,
     UnknownEnterpriseError,
-    create_schema,
     explain_matches,
     load_enterprise_profiles,
     load_policy_catalog,
@@ -46,7 +46,7 @@ def _module(name: str, path: Path) -> Any:
 def service(sample_container: Container, tmp_path: Path) -> tuple[PolicyMatchService, MemorySink]:
     """Matching over the read-only sample KB; notifications go to their own database in tmp_path."""
     engine = create_engine(f"sqlite:///{tmp_path / 'notifications.db'}")
-    create_schema(engine)
+    db.upgrade(engine)
     sink = MemorySink()
     profiles = load_enterprise_profiles(PROFILES)
     svc = PolicyMatchService(sample_container.kb.store, MemoryEnterpriseProfiles(profiles.values()),

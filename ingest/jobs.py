@@ -1,4 +1,4 @@
-"""Ingest uploads from the owner console as background jobs (`POST /api/v1/knowledge/ingest`).
+"""Upload jobs: a queue of ingest runs for the owner console (`POST /api/v1/knowledge/ingest` exposes it).
 
 The uploaded files are kept under `<uploads>/<job id>/<sanitised file name>` (`uploads` is
 `$QINGSONG_HOME/uploads`), so each draft's `source_path` names a file that exists, and loaded with
@@ -7,10 +7,15 @@ as the uploader's knowledge actor (`guardrails.roles.to_actor`), so an owner can
 units (谁录入谁负责). The job keeps its progress (stage, done, total) and, when finished, the report, in
 memory and in the `ingest_jobs` table, so a progress poll answered by another API worker finds it too; the
 uploaded files are on disk.
+
+Recovery: a job's worker thread dies with its process. `recover()`, called once at start-up before any
+worker takes uploads (`qingsong serve` does, after migrating), marks the jobs a previous process left
+`queued` or `running` as failed, with a reason in Chinese and English, so no progress poll waits forever.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import shutil
@@ -28,7 +33,9 @@ from guardrails.errors import InvalidInput
 from ingest.pipeline import IngestReport, run_ingest
 from kb.models import Actor
 from kb.runtime import KnowledgeBase
+from kb.schema import metadata
 
+log = logging.getLogger(__name__)
 ALLOWED_SUFFIXES = (".md", ".json", ".jsonl", ".docx", ".pdf", ".html")
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # all files of one upload together
 MAX_FILES = 200
@@ -38,7 +45,6 @@ MAX_NAME_CHARS = 80  # CJK names are 3 bytes a character in UTF-8; file systems 
 _UNSAFE = re.compile(r"[^\w.\-\u4e00-\u9fff]+")
 
 
-metadata = sa.MetaData()
 jobs_table = sa.Table(
     "ingest_jobs",
     metadata,
@@ -54,6 +60,8 @@ jobs_table = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("report", sa.JSON, nullable=True),
 )
+INTERRUPTED = ("服务重启，本次上传未处理完，请重新上传。"
+               "The server restarted before this upload finished; upload the files again.")
 _FIELDS = ("account_id", "files", "status", "stage", "done", "total", "created_at", "finished_at", "error", "report")
 
 
@@ -163,8 +171,6 @@ class IngestJobs:
         self._jobs: dict[str, IngestJob] = {}
         self._lock = threading.Lock()
         self._serial = threading.Lock()  # one ingest at a time in this process: they write the same index
-        if engine is not None:
-            metadata.create_all(engine)  # the application migrates first (api/migrations); this is for library use
 
     def _save(self, job: IngestJob, insert: bool = False) -> None:
         if self.engine is None:
@@ -217,6 +223,23 @@ class IngestJobs:
         finally:
             job.finished_at = time.time()
             self._save(job)
+
+    def recover(self) -> list[str]:
+        """Fail the jobs a previous process left queued or running (their threads are gone); returns their ids.
+
+        Call once at start-up, before this or any other worker starts jobs: a job running elsewhere at that
+        moment would be failed too."""
+        if self.engine is None:
+            return []
+        unfinished = jobs_table.c.status.in_(("queued", "running"))
+        with self.engine.begin() as conn:
+            ids = [r.id for r in conn.execute(sa.select(jobs_table.c.id).where(unfinished))]
+            if ids:
+                conn.execute(jobs_table.update().where(jobs_table.c.id.in_(ids), unfinished).values(
+                    status="failed", error=INTERRUPTED, finished_at=time.time()))
+        if ids:
+            log.warning("marked %d upload job(s) interrupted by a restart as failed: %s", len(ids), ", ".join(ids))
+        return ids
 
     def get(self, job_id: str) -> IngestJob | None:
         """This process's job, or one another worker started (from SQL)."""
