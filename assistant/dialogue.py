@@ -92,9 +92,22 @@ def handoff(deps: Deps, ctx: TurnContext, reason: str, message: str) -> None:
 
 
 # -- identification ----------------------------------------------------------------------------------
+NOT_A_REQUEST = re.compile(r"^(同意|不同意|好的?|好吧|是的?|对|对的|不是|没有|有|嗯+|行|可以|不用|谢谢|ok|OK|1|2|3|4|5)[。！!，,.\s]*$")
+SECOND_REQUEST = re.compile(r"[，,。；;！!\s]*(?:还有|另外|顺便|同时|再帮我|还要|还想|以及)[，,：:\s]*")
+
+
 def identify(deps: Deps, ctx: TurnContext) -> None:
-    negation = split_negation(ctx.text)
+    t = normalize(ctx.text)
+    if NOT_A_REQUEST.match(t) or len(re.findall(r"[\u4e00-\u9fffA-Za-z]", t)) < 2:
+        # "同意", "好的", "1" with nothing open is not a request: never guess a matter from it
+        ctx.rules.append("identify.not_a_request")
+        ctx.finish(Outcome.ANSWERED, "请告诉我您想办理或咨询的事项，比如“居住证续签”“社保卡补办”“开小饭馆”。")
+        return
+    first, *more = [p for p in SECOND_REQUEST.split(ctx.text) if p.strip()] or [ctx.text]
+    negation = split_negation(first if more else ctx.text)
     ident = deps.identifier.identify(negation.kept)
+    if more:
+        _queue_second_request(deps, ctx, "，".join(more), ident)
     if negation.excluded:
         ident = _without_excluded(deps, ctx, ident, negation)
     ctx.identification = ident
@@ -115,6 +128,30 @@ def identify(deps: Deps, ctx: TurnContext) -> None:
         return
     top = ident.candidates[0]
     begin(deps, ctx, top.id, ident.confidence)
+
+
+def _queue_second_request(deps: Deps, ctx: TurnContext, text: str, first: Identification) -> None:
+    """Two requests in one message: the second is remembered and offered once the first is done."""
+    second = deps.identifier.identify(text)
+    top = second.top
+    if second.decision != Decision.ACCEPT or top is None or (first.top is not None and top.id == first.top.id):
+        return
+    if top.id not in ctx.state.queued:
+        ctx.state.queued.append(top.id)
+        ctx.rules.append(f"identify.queued:{top.id}")
+        ctx.deferred_note = f"您还提到了“{top.title}”，这一项办完后我再帮您办。"
+
+
+def offer_queued(deps: Deps, ctx: TurnContext) -> None:
+    """After a matter is done or a question answered, offer the request the person made in the same message."""
+    s = ctx.state
+    if not s.queued or s.phase not in (Phase.IDLE, Phase.OFFER) or s.bundle_id:
+        return
+    entry = s.queued.pop(0)
+    title = deps.registry.title(entry)
+    s.offer, s.phase = entry, Phase.OFFER
+    ctx.say(f"您刚才还提到了“{title}”，现在帮您办理吗？")
+    ctx.choices = [Choice(label="开始办理", value="开始办理"), Choice(label="暂不办理", value="暂不办理")]
 
 
 def _without_excluded(deps: Deps, ctx: TurnContext, ident: Identification, negation: Negation) -> Identification:
@@ -250,11 +287,20 @@ def on_clarify(deps: Deps, ctx: TurnContext) -> None:
         ctx.rules.append("identify.chosen_by_citizen")
         begin(deps, ctx, titles[picked], 1.0, text=question)  # the citizen named it: no guess left
         return
-    s.candidates, s.phase, s.question = [], Phase.IDLE, None
     negation = split_negation(ctx.text)
     if negation.none_of_shown and negation.kept == ctx.text.strip():  # "都不是" and nothing else
+        s.candidates, s.phase, s.question = [], Phase.IDLE, None
         ctx.finish(Outcome.ANSWERED, "好的，请换个说法描述您想办的事，比如“孩子出生后要报户口”。")
         return
+    fresh = deps.identifier.identify(negation.kept)
+    if not negation.none_of_shown and fresh.decision != Decision.ACCEPT:
+        # Neither a choice nor a clear new request ("搬家了"): ask the same question again, keep the choices.
+        shown = [deps.registry.title(c) for c in s.candidates]
+        ctx.choices = [Choice(label=t, value=t) for t in shown] + [Choice(label="都不是", value="都不是")]
+        listing = "；".join(f"{n}. {t}" for n, t in enumerate(shown, 1))
+        ctx.finish(Outcome.CLARIFYING, f"抱歉，没听明白您选的是哪一项。{listing}。请回复序号或名称。")
+        return
+    s.candidates, s.phase, s.question = [], Phase.IDLE, None
     identify(deps, ctx)  # "都不是，就是租房备案": identified on what they said it is
 
 
@@ -264,6 +310,10 @@ def on_offer(deps: Deps, ctx: TurnContext) -> None:
     answer = None if is_question(t) else yes_no(ctx.text)  # "要多久" asks; it does not say 要
     if answer is False or any(w in t for w in ("暂不", "不办", "不用", "先不")):
         s.offer, s.phase = None, Phase.IDLE
+        if s.queued:
+            ctx.finish(Outcome.ANSWERED, "好的。")
+            offer_queued(deps, ctx)
+            return
         ctx.finish(Outcome.ANSWERED, "好的。还有其他想了解或办理的事吗？")
     elif s.offer and (answer is True or "开始办理" in t or ("办" in t and not is_question(t) and answer is not False)):
         entry, s.offer = s.offer, None
@@ -548,4 +598,5 @@ def submit(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
         s.leave_bundle()
         s.phase = Phase.IDLE
     ctx.finish(Outcome.SUBMITTED, done)
+    offer_queued(deps, ctx)
 

@@ -22,6 +22,8 @@ from assistant.models import MatterRef, Outcome, RetrievedChunk, StepRecord, Tra
 from assistant.replies import CONFIRM_CHOICES, YES_NO, ask_field, ask_situation, slot_views
 from assistant.state import Phase, SessionState
 from assistant.store import new_id
+from assistant.tone import APOLOGY, set_aside_venting
+from assistant.typos import fix_typos
 from guardrails.input_rails import InputVerdict
 from guardrails.rules import RuleVerdict
 from guardrails.semantic import asks_something
@@ -37,11 +39,27 @@ def screen_input(deps: Deps, ctx: TurnContext) -> None:
     """Input rails: strip hidden characters, redact PII for logs and LLMs, block or route emergencies."""
     verdict = deps.input_rails.check(ctx.text)
     ctx.verdict = verdict
-    ctx.text = to_mandarin(verdict.text or ctx.text)  # 沪语 everyday words read as Mandarin (哪能 → 怎么)
+    # 沪语 everyday words read as Mandarin (哪能 → 怎么), homophone typos of service words fixed (居主证 → 居住证)
+    ctx.text = fix_typos(to_mandarin(verdict.text or ctx.text))
+    rest, ctx.vented = set_aside_venting(ctx.text)
+    if ctx.vented:
+        ctx.rules.append("tone.venting")
+        ctx.text = rest
     ctx.redacted = verdict.redacted
     ctx.rules.extend(f"{r.ref}:{r.verdict.value}" for r in verdict.rules)
     if verdict.emergency:
         return  # the emergency step answers, before anything else
+    if ctx.vented and verdict.blocked and _only_semantic(verdict):
+        ctx.rules.append("in.semantic:venting_not_refused")  # frustration is met with an apology, not a refusal
+        verdict = verdict.model_copy(update={"blocked": False, "message": None})
+        ctx.verdict = verdict
+    if ctx.vented:
+        ctx.say(APOLOGY)
+        if not ctx.text:
+            ctx.outcome = Outcome.ANSWERED  # only venting: the pending question is asked again (resume_form)
+            if ctx.state.phase not in FORM_PHASES:
+                ctx.say("请直接告诉我您想办的事，比如“居住证续签”“社保卡补办”，我一步一步带您办。")
+            return
     if verdict.blocked and ctx.state.phase in FORM_PHASES and _only_semantic(verdict):
         # A context-free similarity classifier misreads short form answers ("租的", "40平", "确认提交").
         # Let the form try them first; `settle_deferred` refuses if the form did not take the message.
@@ -230,6 +248,8 @@ class Assistant:
             steps=tuple(ctx.steps), outcome=outcome, ms=round((time.perf_counter() - ctx.started) * 1000, 2),
         )
         slots = slot_views(matter, s.slots) if matter is not None else ()
+        if ctx.deferred_note and outcome not in (Outcome.REFUSED, Outcome.HANDED_OFF):
+            ctx.say(ctx.deferred_note)
         result = TurnResult(
             outcome=outcome, reply="\n".join(ctx.parts), session_id=s.session_id, turn_id=ctx.turn_id,
             turn_index=ctx.turn_index, matter=ref, slots=slots, citations=tuple(ctx.citations),

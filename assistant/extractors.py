@@ -365,6 +365,12 @@ def field_keywords(f: FormField) -> list[str]:
             words.add(suffix)
     if f.validator and f.validator.name in _SYNONYMS:
         words.update(_SYNONYMS[f.validator.name])
+    # "新地址是…" names the new-address field, never the registered one: qualified labels get qualified words.
+    for prefix in ("新", "变更后的", "变更后", "原"):
+        if core.startswith(prefix):
+            words.update(prefix + s for s in _GENERIC_SUFFIXES + ("住址",) if core.endswith(s) or s in ("住址", "地址") and core.endswith("地址"))
+            if prefix.startswith("变更后"):
+                words.update(("变更后", "新"))
     return sorted((w for w in words if len(w) >= 2), key=len, reverse=True)
 
 

@@ -49,6 +49,7 @@ class SessionState(BaseModel):
     carried: dict[str, Slot] = Field(default_factory=dict)
     carried_situations: dict[str, str] = Field(default_factory=dict)
     completed: list[ApplicationRef] = Field(default_factory=list)
+    queued: list[str] = Field(default_factory=list)  # a second request of one message, offered after the first
 
     def reset_matter(self) -> None:
         self.matter_id = self.matter_version = self.confidence = None

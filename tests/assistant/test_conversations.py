@@ -96,3 +96,49 @@ def test_saying_a_step_is_done_mid_bundle_moves_on(real_assistant: Assistant) ->
     turns = say(real_assistant, ["开店一件事", "这一项已经办好了"], profile="c-test-zhangsan")
     assert turns[0].matter and turns[0].matter.id == "m-individual-business-reg"
     assert turns[1].matter and turns[1].matter.id == "m-food-business-license" and "本人声明" in turns[1].reply
+
+
+def test_a_migrant_worker_typing_fast_with_typos_two_requests_and_venting(real_assistant: Assistant) -> None:
+    """小刘 on his phone: typos (居主证, 续前, 社宝卡), two requests in one message, a non-choice answer, venting,
+    a new address that must not overwrite the registered one."""
+    turns = say(real_assistant, [
+        "我居主证快到期了要续前 还有社宝卡丢了要补办", "搬家了", "换了工作", "同意",
+        "新地址是松江区泗泾镇泗宝路88弄5号302室", "你们这什么破系统 说人话"], profile="c-test-wujiu")
+    first, moved, _, consent, address, vent = turns
+    assert first.matter and first.matter.id == "m-residence-permit-renew"
+    assert "社会保障卡" in first.reply and "identify.queued:m-social-security-card" in first.trace.rules
+    assert moved.outcome == Outcome.COLLECTING and moved.matter and moved.matter.id == "m-residence-permit-renew"
+    registered = slots(consent)["address"]
+    assert slots(address)["address"] == registered  # the registered address is kept
+    assert slots(address)["new_address"] == "松江区泗泾镇泗宝路88弄5号302室"
+    assert vent.outcome != Outcome.REFUSED and "抱歉让您着急了" in vent.reply and "我们继续办理" in vent.reply
+
+
+@pytest.mark.parametrize("text", ["同意", "好的", "1"])
+def test_a_bare_yes_or_number_never_starts_a_matter(real_assistant: Assistant, text: str) -> None:
+    [r] = say(real_assistant, [text])
+    assert r.matter is None and r.outcome == Outcome.ANSWERED and "想办理或咨询的事项" in r.reply
+
+
+def test_shanghainese_granny_asks_for_her_husband(real_assistant: Assistant) -> None:
+    turns = say(real_assistant, ["侬好 阿拉老头子72岁了 伊好领老年综合津贴伐", "一个月多少钞票", "哪能办"])
+    assert all(t.outcome == Outcome.ANSWERED for t in turns), [t.reply[:40] for t in turns]
+    assert turns[0].matter and turns[0].matter.id == "m-elderly-allowance"
+    assert "每月150元" in turns[1].reply  # 70-79周岁
+    assert "申请" in turns[2].reply
+
+
+def test_a_rude_but_real_question_is_answered(real_assistant: Assistant) -> None:
+    [r] = say(real_assistant, ["你们这帮废物，我就想问社保卡怎么补"])
+    assert r.outcome == Outcome.ANSWERED and "抱歉让您着急了" in r.reply and "社会保障卡" in r.reply
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("我居主证快到期了要续前", "我居住证快到期了要续签"), ("社宝卡丢了", "社保卡丢了"), ("营业执招怎么办", "营业执照怎么办"),
+    ("暂不办理", "暂不办理"), ("不办了", "不办了"), ("我叫王居住", "我叫王居住"),
+])
+def test_homophone_typos_of_service_words_only(typed: str, meant: str) -> None:
+    from assistant.typos import fix_typos
+
+    assert fix_typos(typed) == meant
