@@ -87,7 +87,6 @@ class TurnContext:
     application: ApplicationRef | None = None
     handoff_id: str | None = None
     started: float = field(default_factory=time.perf_counter)
-    deferred_block: str | None = None
     deferred_note: str | None = None  # said at the end of the reply (a second request remembered)
     vented: bool = False  # frustration or profanity was set aside (assistant/tone.py)
     snapshot: dict[str, Any] = field(default_factory=dict)

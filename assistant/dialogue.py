@@ -40,10 +40,14 @@ from guardrails.config import HELD_MESSAGE
 from kb.text import normalize
 
 APPLY = re.compile(r"我想|我要|想办|要办|帮我|我准备|准备|打算|开一家|开个|开家|申请一下|现在办|开始办|在线办")
+ACTING_FOR_OTHER = frozenset({"agent", "guardian", "proxy", "entrusted"})  # 代办/监护/委托: the profile is the agent's
+FORM_RESUMABLE = (Phase.SITUATION, Phase.CONSENT, Phase.COLLECT, Phase.CONFIRM)
 APPLY_NEW = re.compile(r"(我想|我要|想|要|帮我)(再)?(申请|办理?|开)(一个|一份|个)?(新的)?")
 CONFIRM_WORDS = ("确认提交", "确认", "提交", "确定提交", "确认无误", "确认申请", "同意提交", "确定", "确认无误提交")
 HUMAN = re.compile(r"转人工|人工客服|人工服务|找人工|真人|工作人员帮|人工帮办")
-CANCEL = re.compile(r"^(?:取消|不办了|算了|重新开始|重来|退出|结束)")
+CANCEL = re.compile(r"^(?:取消|不办了|算了|重新开始|重来|退出|结束)|"
+                    r"(?:不交了|不提交了|不申请了|不办了|不要了|撤销|撤回|取消)(?:这个|这份|这项)?(?:申请|办理|了)?[。！!\s]*$")
+CONTINUE = re.compile(r"^(?:好了|没事了|好的)?[，,\s]*(?:继续|接着)(?:办|填|弄)?(?:刚才|之前|前面)?(?:那个|的)?[。！!\s]*$")
 GREET = re.compile(r"^(?:你好|您好|在吗|hi|hello|嗨|哈喽)[！!。.，,\s]*$", re.I)
 EDIT = re.compile(r"^(?:我要)?(?:修改|改一下|要改|更改)$")
 
@@ -58,12 +62,15 @@ def control(deps: Deps, ctx: TurnContext) -> None:
     t = normalize(ctx.text)
     if HUMAN.search(t):
         handoff(deps, ctx, "citizen_request", HANDOFF)
-    elif CANCEL.match(t) and ctx.state.phase not in (Phase.IDLE, Phase.HANDED_OFF):
+    elif CANCEL.search(t) and not is_question(t) and ctx.state.phase not in (Phase.IDLE, Phase.HANDED_OFF):
         ctx.state.reset_matter()
         ctx.state.leave_bundle()
         ctx.state.phase = Phase.IDLE
         ctx.rules.append("dialogue.cancel")
         ctx.finish(Outcome.ANSWERED, CANCELLED)
+    elif FORM_RESUMABLE and ctx.state.phase in FORM_RESUMABLE and CONTINUE.search(t.split("，")[-1].split(" ")[-1] or t):
+        ctx.rules.append("dialogue.continue")
+        ctx.finish(Outcome.ANSWERED, "好的，我们接着办。")  # resume_form asks the pending question again
     elif GREET.match(t) and ctx.state.phase in (Phase.IDLE, Phase.HANDED_OFF):
         ctx.finish(Outcome.ANSWERED, GREETING)
     elif ctx.state.bundle_id and ctx.state.phase in (Phase.SITUATION, Phase.CONSENT, Phase.COLLECT, Phase.CONFIRM) \
@@ -86,7 +93,8 @@ def handoff(deps: Deps, ctx: TurnContext, reason: str, message: str) -> None:
     conversation = deps.store.conversation(ctx.state.session_id) + [
         {"turn": ctx.turn_index, "question": ctx.redacted, "reply": message, "outcome": Outcome.HANDED_OFF.value}]
     ctx.handoff_id = deps.store.record_handoff(ctx.state.session_id, ctx.turn_id, reason, conversation)
-    ctx.state.phase = Phase.HANDED_OFF
+    if reason != "emergency":  # after an emergency the form is kept: "火灭了 继续办" goes on where it was
+        ctx.state.phase = Phase.HANDED_OFF
     ctx.rules.append(f"handoff.{reason}")
     ctx.finish(Outcome.HANDED_OFF, message)
 
@@ -455,7 +463,9 @@ def on_next(deps: Deps, ctx: TurnContext) -> None:
 
 # -- filling, asking, confirming ---------------------------------------------------------------------
 def fill(deps: Deps, ctx: TurnContext, matter: Matter, expected: Any, quiet: bool = False) -> list[SlotUpdate]:
-    updates = deps.filler.fill(ctx.text, matter, ctx.state.slots, expected, ctx.turn_index, ctx.today)
+    for_other = any(v in ACTING_FOR_OTHER for v in ctx.state.situations.values())
+    updates = deps.filler.fill(ctx.text, matter, ctx.state.slots, expected, ctx.turn_index, ctx.today,
+                               for_other=for_other)
     for u in updates:
         ctx.slots_changed.append(u.field)
         ctx.rules.append(f"slot.{u.field}:{'accepted' if u.accepted else 'rejected'}")
@@ -511,7 +521,10 @@ def advance(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
         ctx.finish(Outcome.COLLECTING, CONSENT_QUESTION)
         return
     if profile is not None and s.consent and s.prefilled_for != f"{matter.id}@{matter.version}":
-        report = prefill(matter, profile, s.slots, deps.filler.validators, ctx.today)
+        for_other = any(v in ACTING_FOR_OTHER for v in s.situations.values())
+        report = prefill(matter, profile, s.slots, deps.filler.validators, ctx.today, for_other=for_other)
+        if for_other:
+            ctx.rules.append("prefill.for_other")
         s.slots.update(report.filled)
         s.prefilled_for = f"{matter.id}@{matter.version}"
         ctx.rules.append(f"prefill:{len(report.filled)}/{len(matter.form)}")

@@ -1,7 +1,7 @@
 """The 边聊边办 assistant: one turn is a pipeline of small typed steps.
 
     screen_input -> emergency -> control -> policies -> dialogue (phase handler) -> advance
-    -> settle_deferred -> resume_form -> finalise (see docs/assistant.md for the diagram)
+    -> resume_form -> finalise (see docs/assistant.md for the diagram)
 
 `finalise` persists the session state and the turn in SQL and appends the trace to the audit log as
 `turn.finalised` (subject: the turn id). Outcomes form a closed set (`assistant.models.Outcome`).
@@ -26,7 +26,6 @@ from assistant.tone import APOLOGY, set_aside_venting
 from assistant.typos import fix_typos
 from guardrails.input_rails import InputVerdict
 from guardrails.rules import RuleVerdict
-from guardrails.semantic import asks_something
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +60,10 @@ def screen_input(deps: Deps, ctx: TurnContext) -> None:
                 ctx.say("请直接告诉我您想办的事，比如“居住证续签”“社保卡补办”，我一步一步带您办。")
             return
     if verdict.blocked and ctx.state.phase in FORM_PHASES and _only_semantic(verdict):
-        # A context-free similarity classifier misreads short form answers ("租的", "40平", "确认提交").
-        # Let the form try them first; `settle_deferred` refuses if the form did not take the message.
-        ctx.deferred_block = verdict.message or "抱歉，这个问题我无法回答。"
-        ctx.rules.append("in.semantic:deferred_to_form")
+        # A context-free similarity classifier misreads what people say inside a form ("租的", "火灭了 继续办",
+        # "找到了 9231…"): the form handles the message (it can only fill validated fields or answer from the
+        # guide behind the output rails); the pattern rules still refuse injection and others' data here.
+        ctx.rules.append("in.semantic:not_refused_in_form")
     elif verdict.blocked:
         ctx.finish(Outcome.REFUSED, verdict.message or "抱歉，这个问题我无法回答。")
 
@@ -79,28 +78,6 @@ def emergency(deps: Deps, ctx: TurnContext) -> None:
 def _only_semantic(verdict: InputVerdict) -> bool:
     blocking = [r for r in verdict.rules if r.verdict == RuleVerdict.BLOCK]
     return bool(blocking) and all(r.id == SEMANTIC_RAIL for r in blocking)
-
-
-def settle_deferred(deps: Deps, ctx: TurnContext) -> None:
-    """A message the semantic rail blocked stands only if the form consumed it as an answer."""
-    if ctx.deferred_block is None:
-        return
-    consumed = ctx.form_changed() and ctx.outcome not in (Outcome.ANSWERED, Outcome.HELD_FOR_REVIEW, Outcome.REFUSED)
-    if consumed:
-        ctx.rules.append("in.semantic:overridden_by_form")
-        return
-    if not asks_something(ctx.redacted) and ctx.outcome in (Outcome.COLLECTING, Outcome.CLARIFYING):
-        # A statement that asks nothing ("单位解除的，是裁员") is an answer the form could not use: the form's
-        # question is asked again; refusing it would be a false refusal.
-        ctx.rules.append("in.semantic:statement_in_form")
-        return
-    ctx.restore_form()
-    ctx.parts.clear()
-    ctx.citations.clear()
-    ctx.choices.clear()
-    ctx.rules.append("in.semantic:upheld")
-    ctx.outcome = Outcome.REFUSED
-    ctx.say(ctx.deferred_block)
 
 
 def run_dialogue(deps: Deps, ctx: TurnContext) -> None:
@@ -160,7 +137,6 @@ PIPELINE: tuple[tuple[str, Step], ...] = (
     ("policies", policy_answer.answer_policies),
     ("dialogue", run_dialogue),
     ("advance", advance),
-    ("settle_deferred", settle_deferred),
     ("resume_form", resume_form),
 )
 
@@ -195,7 +171,7 @@ class Assistant:
         ctx.state_before = before
         for name, step in PIPELINE:
             start = time.perf_counter()
-            if not ctx.done or name in ("settle_deferred", "resume_form"):
+            if not ctx.done or name == "resume_form":
                 step(deps, ctx)
             ctx.steps.append(StepRecord(name=name, ms=round((time.perf_counter() - start) * 1000, 2)))
         return self._finalise(ctx)

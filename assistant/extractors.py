@@ -360,6 +360,8 @@ _SYNONYMS = {"mobile": ("手机", "电话", "联系方式"), "id_card": ("身份
 def field_keywords(f: FormField) -> list[str]:
     core = re.sub(r"（.*?）", "", f.label).strip()
     words = {core}
+    words.update(alt for alt in re.findall(r"（(.*?)）$", f.label)
+                 if 2 <= len(alt) <= 6 and re.fullmatch(r"[\u4e00-\u9fff]+", alt) and alt not in ("平方米", "万元", "元", "米", "吨"))
     for suffix in _GENERIC_SUFFIXES:
         if core.endswith(suffix):
             words.add(suffix)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from assistant.catalog import Matter
+from assistant.catalog import FormField, Matter
 from assistant.models import Provenance, Slot, SourceKind
 from assistant.profiles import ELicence, Profile
+from assistant.roles import Person, field_person
 from assistant.validators import ValidatorRegistry
 
 
@@ -47,13 +48,33 @@ def resolve(profile: Profile, source: str, as_of: dt.date) -> tuple[object, Prov
     return None, None, None
 
 
+def _profile_is_this_person(f: FormField, profile: Profile) -> bool:
+    """The citizen's profile fills their own fields only: 母亲姓名 from a father's profile is never pre-filled
+    (a child's fields may come from the child's e-licence in the parent's profile)."""
+    person = field_person(f)
+    gender = str(profile.get("gender") or "")
+    if person == Person.MOTHER:
+        return gender != "男"
+    if person == Person.FATHER:
+        return gender != "女"
+    return person not in (Person.OTHER, Person.AGENT)
+
+
 def prefill(
-    matter: Matter, profile: Profile, existing: dict[str, Slot], validators: ValidatorRegistry, as_of: dt.date
+    matter: Matter, profile: Profile, existing: dict[str, Slot], validators: ValidatorRegistry, as_of: dt.date,
+    for_other: bool = False,
 ) -> PrefillReport:
+    """`for_other`: the citizen applies for someone else (家属代办, 委托, 监护人): their profile is the agent's,
+    so it fills only the agent's fields (代办人姓名), never the applicant's."""
     report = PrefillReport()
     seen_expired: set[str] = set()
     for f in matter.form:
-        if not f.prefill or f.name in existing:
+        if for_other:
+            if field_person(f) == Person.AGENT and f.name not in existing and f.label.endswith("姓名"):
+                report.filled[f.name] = Slot(name=f.name, value=profile.name, source=Provenance(
+                    kind=SourceKind.PROFILE, profile_id=profile.id, profile_field="name"))
+            continue
+        if not f.prefill or f.name in existing or not _profile_is_this_person(f, profile):
             continue
         value, prov, expired = resolve(profile, f.prefill, as_of)
         if expired is not None:

@@ -27,8 +27,9 @@ from assistant.extractors import (
     mentioned_fields,
 )
 from assistant.models import Provenance, Slot, SourceKind
-from assistant.roles import UNCHANGED, Person, clauses, field_person, is_not_a_value
+from assistant.roles import UNCHANGED, Clause, Person, clauses, field_person, is_not_a_value
 from assistant.validators import Validation, ValidatorRegistry
+from assistant.values import tidy
 from kb.text import normalize
 
 CORRECTION = re.compile(r"不对|错了|搞错|改成|改为|改一下|更正|修改|应该是|不是.*是|重新填|换成")
@@ -108,9 +109,14 @@ class SlotFiller:
     def validate(self, f: FormField, value: Any) -> Validation:
         return self.validators.validate(f, value)
 
-    def proposals(self, text: str, matter: Matter, expected: FormField | None, today: dt.date) -> list[tuple[FormField, Any]]:
-        """Values the message gives, each for the field of the person it is about (see assistant/roles.py)."""
+    def proposals(self, text: str, matter: Matter, expected: FormField | None, today: dt.date,
+                  for_other: bool = False) -> list[tuple[FormField, Any]]:
+        """Values the message gives, each for the field of the person it is about (see assistant/roles.py).
+        `for_other`: the citizen applies for someone else, so "我" is the agent and the person they talk about
+        (老伴, 我妈, 孩子) is the applicant of the form."""
         parts = clauses(normalize(text))
+        if for_other:
+            parts = [Clause(c.text, _as_agent(c.person)) for c in parts]
         if all(c.person in (None, Person.APPLICANT) for c in parts):
             own = [f for f in matter.form if field_person(f) == Person.APPLICANT or f == expected]
             if any(c.person == Person.APPLICANT for c in parts) and len(own) < len(matter.form):
@@ -170,7 +176,8 @@ class SlotFiller:
         return out
 
     def fill(
-        self, text: str, matter: Matter, slots: dict[str, Slot], expected: FormField | None, turn: int, today: dt.date
+        self, text: str, matter: Matter, slots: dict[str, Slot], expected: FormField | None, turn: int, today: dt.date,
+        for_other: bool = False,
     ) -> list[SlotUpdate]:
         """Apply every proposal in the message to `slots` (in place); return what happened."""
         correction = bool(CORRECTION.search(normalize(text)))
@@ -181,7 +188,14 @@ class SlotFiller:
             kept = slots[expected.name]
             return [SlotUpdate(field=expected.name, label=expected.label, accepted=True, value=kept.value,
                                previous=kept.value, correction=False)]
-        for f, value in self.proposals(text, matter, expected, today):
+        for f, proposed in self.proposals(text, matter, expected, today, for_other=for_other):
+            tidied = tidy(f, proposed)
+            value = tidied.value
+            if tidied.reason is not None:
+                previous = slots[f.name].value if f.name in slots else None
+                updates.append(SlotUpdate(field=f.name, label=f.label, accepted=False, value=value, previous=previous,
+                                          reason=tidied.reason))
+                continue
             if is_not_a_value(value) or (isinstance(value, str) and UNCHANGED.fullmatch(value.strip())):
                 previous = slots[f.name].value if f.name in slots else None
                 updates.append(SlotUpdate(field=f.name, label=f.label, accepted=False, value=value, previous=previous,
@@ -199,6 +213,12 @@ class SlotFiller:
                 updates.append(SlotUpdate(field=f.name, label=f.label, accepted=False, value=value, previous=previous,
                                           reason=result.reason, correction=correction or previous is not None))
         return updates
+
+
+def _as_agent(person: Person | None) -> Person | None:
+    if person is None:
+        return None
+    return Person.AGENT if person == Person.APPLICANT else Person.APPLICANT
 
 
 _NAME_CUE = re.compile(r"叫|姓名|名字")

@@ -142,3 +142,30 @@ def test_homophone_typos_of_service_words_only(typed: str, meant: str) -> None:
     from assistant.typos import fix_typos
 
     assert fix_typos(typed) == meant
+
+
+def test_applying_for_ones_husband_never_fills_his_form_with_ones_own_profile(real_assistant: Assistant) -> None:
+    """沈阿婆, logged in, applies for her husband: her profile fills only 代办人姓名; his name and ID come from
+    what she says about him (老头子叫沈国强)."""
+    turns = say(real_assistant, ["老年综合津贴 家属代办", "同意", "老头子叫沈国强 身份证310227195403150019"],
+                profile="c-test-zhangsan")
+    after_consent, after_his_details = slots(turns[1]), slots(turns[2])
+    assert after_consent.get("agent_name") == "测试张三"
+    assert "name" not in after_consent and "id_number" not in after_consent and "birth_date" not in after_consent
+    assert after_his_details["name"] == "沈国强" and after_his_details["id_number"] == "310227195403150019"
+
+
+def test_a_sentence_is_never_stored_as_an_address_or_a_company(real_assistant: Assistant) -> None:
+    turns = say(real_assistant, [
+        "居住证快到期了帮我续签", "搬家了", "换了工作", "同意",
+        "新地址泗泾镇泗通路188弄12号302 工作也换了原来在闪送骑士现在在飞毛腿配送",
+        "单位就写上海飞毛腿配送服务有限公司 你把我说的废话都填进去了"], profile="c-test-wujiu")
+    values = slots(turns[-1])
+    assert values["new_address"] == "泗泾镇泗通路188弄12号302"
+    assert values["employer"] == "上海飞毛腿配送服务有限公司"
+
+
+def test_the_shop_address_is_not_the_home_address(real_assistant: Assistant) -> None:
+    turns = say(real_assistant, ["我想开个小饭馆", "租的",
+                                 "店在中山街道中山中路88号 我家住在泗泾镇江川北路12弄5号302"], profile="c-test-zhangsan")
+    assert slots(turns[-1]).get("address") in (None, "中山街道中山中路88号")

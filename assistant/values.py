@@ -1,0 +1,82 @@
+"""Typed value checks before a value reaches a form: a name is a name, an address an address, never a sentence.
+
+People answer in sentences ("老头子叫沈国强 身份证…", "店在中山中路88号 我家住在泗泾…", "就写上海飞毛腿配送服务
+有限公司 你把我说的废话都填进去了"). `tidy` keeps the value the field asks for, or returns a reason to ask again;
+the field's validator still decides afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.catalog import FormField
+
+CHATTER = re.compile(r"我|你|您|说了|不是|废话|啊|吧|呢|吗|嘛|呀|搞错|前面|多了|别|跟你|怎么|什么|干嘛|对吧|知道|不对|勿|伊|侬")
+_NAME_AFTER = re.compile(r"(?:叫|名字是|名字叫|姓名是|姓名为|大名|名叫|就是|是|改成|改为|填)\s*([\u4e00-\u9fff·]{2,6})")
+_NAME = re.compile(r"[\u4e00-\u9fff·]{2,6}|[A-Za-z][A-Za-z .'-]{1,40}")
+_CLAUSE = re.compile(r"[，,。；;！!？?\s]+")
+_LEAD = re.compile(r"^(?:就写|就填|写|填|是|为|就是|改成|改为|应该是)")
+_ORG_END = re.compile(r".*?(?:有限责任公司|股份有限公司|有限公司|公司|集团|中心|厂|店|馆|局|院|所|学校|医院|银行|合作社|站)")
+_ADDRESS_END = re.compile(r".*(?:\d+|[一二三四五六七八九十百零〇]+)(?:号|弄|室|栋|幢|楼|单元)(?:\d+(?:室|号)?)?")
+_HOME_CUE = re.compile(r"家|住在|住址|户籍|户口")
+_BUSINESS_CUE = re.compile(r"店|铺|经营|场所|公司|门面|设在|开在")
+_ADDRESS_LEAD = re.compile(r"^(?:[^\d\u4e00-\u9fff]*)(?:店在|店开在|铺子在|门面在|我家住在|我家在|家住在|家住|住在|地址是|地址在|地址|"
+                           r"经营场所是|经营场所在|经营场所|新地址是|新地址|在)")
+
+
+@dataclass(frozen=True)
+class Tidied:
+    value: object
+    reason: str | None = None  # set when the value must be asked again
+
+
+def is_name_field(f: FormField) -> bool:
+    return f.label.endswith(("姓名", "负责人）", "法定代表人")) or "姓名" in f.label or f.name.endswith("_name") and "名称" not in f.label
+
+
+def tidy(f: FormField, value: object) -> Tidied:
+    """The part of a free-text answer that is the field's value."""
+    if not isinstance(value, str):
+        return Tidied(value)
+    text = value.strip()
+    if f.type.value == "address":
+        return _address(f, text)
+    if f.type.value != "string" or f.validator is not None and f.validator.name in ("id_card", "uscc", "mobile"):
+        return Tidied(value)
+    if is_name_field(f):
+        return _name(f, text)
+    return _text(f, text)
+
+
+def _name(f: FormField, text: str) -> Tidied:
+    if _NAME.fullmatch(text) and not CHATTER.search(text) and not re.search(r"叫|名字|姓名|大名", text):
+        return Tidied(text)
+    found = [m.group(1) for m in _NAME_AFTER.finditer(text) if not CHATTER.search(m.group(1))]
+    if found:
+        return Tidied(found[-1])  # "我叫沈阿婆 大名王秀英": the last one said
+    return Tidied(text, f"“{text[:20]}”不像{f.label}，请只告诉我{f.label}，比如“张三”")
+
+
+def _text(f: FormField, text: str) -> Tidied:
+    if not CHATTER.search(text) and len(text) <= 40:
+        return Tidied(text)
+    clean = [c for c in (_LEAD.sub("", c) for c in _CLAUSE.split(text) if c) if c and not CHATTER.search(c)]
+    named = [m.group(0) for m in (_ORG_END.match(c) for c in clean) if m]
+    if named or clean:
+        return Tidied((named or clean)[-1] if named else clean[0])
+    return Tidied(text, f"没能从这句话里找到{f.label}，请只告诉我{f.label}本身")
+
+
+def _address(f: FormField, text: str) -> Tidied:
+    clauses = [c for c in _CLAUSE.split(text) if c and re.search(r"路|街|弄|巷|村|镇|号|区", c)]
+    if not clauses:
+        return Tidied(value=text)
+    wants_home = bool(re.search(r"居住|住址|住所|户籍|邮寄|联系地址|现住", f.label)) and not _BUSINESS_CUE.search(f.label)
+    preferred = _HOME_CUE if wants_home else _BUSINESS_CUE
+    other = _BUSINESS_CUE if wants_home else _HOME_CUE
+    chosen = next((c for c in clauses if preferred.search(c)), None) or next(
+        (c for c in clauses if not other.search(c)), clauses[0])
+    chosen = _ADDRESS_LEAD.sub("", chosen)
+    m = _ADDRESS_END.match(chosen)
+    return Tidied(m.group(0) if m else chosen)
