@@ -89,23 +89,7 @@ class TurnContext:
     started: float = field(default_factory=time.perf_counter)
     deferred_note: str | None = None  # said at the end of the reply (a second request remembered)
     vented: bool = False  # frustration or profanity was set aside (assistant/tone.py)
-    snapshot: dict[str, Any] = field(default_factory=dict)
     state_before: dict[str, Any] | None = None  # the session as the turn found it (JSON), for replay
-
-    def __post_init__(self) -> None:
-        self.snapshot = self.state.model_dump()
-
-    def form_changed(self) -> bool:
-        now = self.state.model_dump()
-        keys = ("situations", "slots", "consent", "matter_id", "bundle_step", "completed")
-        return any(now[k] != self.snapshot[k] for k in keys)
-
-    def restore_form(self) -> None:
-        """Undo what this turn did to the session (a refused message must not change the form)."""
-        restored = type(self.state).model_validate(self.snapshot)
-        for name in type(self.state).model_fields:
-            if name != "turns":
-                setattr(self.state, name, getattr(restored, name))
 
     def say(self, *text: str) -> None:
         self.parts.extend(t for t in text if t)

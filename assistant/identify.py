@@ -395,8 +395,8 @@ class MatterIdentifier:
         return out
 
     def _query_vector(self, query: str) -> np.ndarray:
-        fn = getattr(self.knowledge, "query_vector", None)
-        return fn(query) if fn is not None else self.embedder.embed_query(query)
+        # the retriever's cached query vector: identification and answers share one embedding per turn
+        return self.knowledge.query_vector(query) if self.knowledge is not None else self.embedder.embed_query(query)
 
     def _calibrate(self, top: float, margin: float, dense_top: float, kn_top: float) -> float:
         b, w_top, w_margin, w_dense, w_kn = (tuple(self.calibration()) + (0.0,) * 5)[:5]

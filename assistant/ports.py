@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+import numpy as np
+
 from guardrails.applications import Application, ApplicationStatus
 from guardrails.audit import Receipt
 from guardrails.input_rails import InputVerdict
@@ -127,6 +129,10 @@ class KnowledgeSearch(Protocol):
     ) -> list[SearchHit]: ...
 
     def live(self) -> dict[str, LiveVersion]: ...
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The query's embedding, cached per retrieval snapshot (shared by identification and answers)."""
+        ...
 
 
 class PolicyMatcher(Protocol):

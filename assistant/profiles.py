@@ -40,7 +40,8 @@ class ELicence(BaseModel):
         return self.expires_on is not None and self.expires_on < as_of
 
     def field(self, name: str) -> Any:
-        return getattr(self, name, None)
+        """A licence attribute named in a pre-fill spec (`elicence.id_card.number`)."""
+        return self.model_dump().get(name)
 
 
 class Profile(BaseModel):

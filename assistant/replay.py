@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Literal, Protocol
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from assistant.engine import Assistant
@@ -203,11 +204,11 @@ class ReplayKnowledge:
     def live(self) -> dict[str, LiveVersion]:
         return dict(self.source.live())
 
-    def query_vector(self, query: str) -> Any:
-        return self.source.query_vector(query)
+    def query_vector(self, query: str) -> np.ndarray:
+        return np.asarray(self.source.query_vector(query))
 
-    def __getattr__(self, name: str) -> Any:  # related, ...
-        return getattr(self.fallback, name)
+    def related(self) -> dict[str, tuple[str, ...]]:
+        return dict(self.fallback.related())
 
 
 def _cites(items: Any) -> tuple[tuple[str, int], ...]:
