@@ -65,25 +65,12 @@ def install_error_handlers(app: FastAPI) -> None:
             parts.append(f"{where}: {e.get('msg', 'invalid')}")
         return envelope(422, "invalid_request", "; ".join(parts) or "the request is not valid")
 
-    @app.exception_handler(KbError)
-    async def kb_error(_: Request, exc: KbError) -> JSONResponse:
-        return envelope(_status_of(exc), exc.code, str(exc))
+    async def domain_error(_: Request, exc: Exception) -> JSONResponse:
+        """Every package's error base carries a `code`; the status follows from its class and code."""
+        return envelope(_status_of(exc), str(getattr(exc, "code", "error")), str(exc))
 
-    @app.exception_handler(GuardrailsError)
-    async def guardrails_error(_: Request, exc: GuardrailsError) -> JSONResponse:
-        return envelope(_status_of(exc), exc.code, str(exc))
-
-    @app.exception_handler(AssistantError)
-    async def assistant_error(_: Request, exc: AssistantError) -> JSONResponse:
-        return envelope(_status_of(exc), exc.code, str(exc))
-
-    @app.exception_handler(PolicyError)
-    async def policy_error(_: Request, exc: PolicyError) -> JSONResponse:
-        return envelope(_status_of(exc), exc.code, str(exc))
-
-    @app.exception_handler(FeedbackError)
-    async def feedback_error(_: Request, exc: FeedbackError) -> JSONResponse:
-        return envelope(_status_of(exc), exc.code, str(exc))
+    for base in (KbError, GuardrailsError, AssistantError, PolicyError, FeedbackError):  # one error base per package
+        app.add_exception_handler(base, domain_error)
 
     @app.exception_handler(Exception)
     async def internal_error(_: Request, exc: Exception) -> JSONResponse:
