@@ -111,8 +111,10 @@ def identify(deps: Deps, ctx: TurnContext) -> None:
         ctx.rules.append("identify.not_a_request")
         ctx.finish(Outcome.ANSWERED, "请告诉我您想办理或咨询的事项，比如“居住证续签”“社保卡补办”“开小饭馆”。")
         return
-    first, *more = [p for p in SECOND_REQUEST.split(ctx.text) if p.strip()] or [ctx.text]
-    negation = split_negation(first if more else ctx.text)
+    # "继续办食品经营许可" asks to go on with 食品经营许可, not for its 延续 (renewal)
+    text = re.sub(r"^(?:继续|接着|再)(?:办|弄|申请)?(?:一下)?", "", ctx.text.strip()) or ctx.text
+    first, *more = [p for p in SECOND_REQUEST.split(text) if p.strip()] or [text]
+    negation = split_negation(first if more else text)
     ident = deps.identifier.identify(negation.kept)
     if more:
         _queue_second_request(deps, ctx, "，".join(more), ident)

@@ -261,8 +261,21 @@ def longest_keyword(text: str, keywords: dict[str, tuple[str, ...]]) -> str | No
     return ranked[0][0] if len(ranked) == 1 or ranked[0][1] > ranked[1][1] else None
 
 
+# What people call an option ("建行" is 中国建设银行, "上海户口" is 本市): a keyword for every option it names.
+OPTION_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "建设银行": ("建行",), "工商银行": ("工行",), "农业银行": ("农行",), "中国银行": ("中行",), "交通银行": ("交行",),
+    "招商银行": ("招行",), "浦发银行": ("浦发",), "农村商业银行": ("农商行", "农商银行"), "上海银行": ("上银",),
+    "本市": ("上海户口", "上海户籍", "本地人", "上海人", "本市户口", "本市户籍"),
+    "外省市": ("外地户口", "外省", "外地人", "老家户口", "非本市"),
+}
+
+
+def option_keywords(options: tuple[str, ...] | list[str]) -> dict[str, tuple[str, ...]]:
+    return {opt: tuple(w for name, words in OPTION_SYNONYMS.items() if name in opt for w in words) for opt in options}
+
+
 def extract_enum(text: str, f: FormField, today: dt.date) -> Any:
-    return choose_option(text, f.options) or clean_value(text) or None
+    return choose_option(text, f.options, option_keywords(f.options)) or clean_value(text) or None
 
 
 def yes_no(text: str) -> bool | None:

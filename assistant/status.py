@@ -35,6 +35,15 @@ def answer_status(deps: Deps, ctx: TurnContext) -> None:
         if ref.id and ref.id not in apps:
             apps[ref.id] = deps.applications.get(ref.id)
     ctx.rules.append(f"status.listed:{len(apps)}")
+    if s.matter_id and s.phase.value in ("situation", "consent", "collect", "confirm"):
+        # the form open in this chat is not submitted yet: say how far it got
+        matter = deps.registry.matter(s.matter_id, s.matter_version)
+        needed = [f for f in matter.form if f.required]
+        done = sum(1 for f in needed if f.name in s.slots)
+        ctx.say(f"您正在办理的“{matter.name}”还没有提交：必填的{len(needed)}项已填{done}项，填完核对后回复“确认提交”即可提交。")
+    if not apps and s.matter_id and s.phase.value in ("situation", "consent", "collect", "confirm"):
+        ctx.finish(Outcome.ANSWERED)
+        return
     if not apps:
         ctx.finish(Outcome.ANSWERED, "暂时没有查到您通过本助手提交的申请。如果是在窗口或其他渠道提交的，可登录“一网通办”"
                                      "查询办件进度，也可以回复“转人工”，由工作人员帮您查询。")

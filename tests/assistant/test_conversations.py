@@ -169,3 +169,25 @@ def test_the_shop_address_is_not_the_home_address(real_assistant: Assistant) -> 
     turns = say(real_assistant, ["我想开个小饭馆", "租的",
                                  "店在中山街道中山中路88号 我家住在泗泾镇江川北路12弄5号302"], profile="c-test-zhangsan")
     assert slots(turns[-1]).get("address") in (None, "中山街道中山中路88号")
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("said", "options", "picked"), [
+    ("建行", ("中国工商银行", "中国建设银行", "上海银行"), "中国建设银行"),
+    ("农商行吧", ("中国建设银行", "上海农村商业银行"), "上海农村商业银行"),
+    ("阿拉松江本地人 上海户口", ("本市", "外省市"), "本市"),
+])
+def test_options_by_the_names_people_use(said: str, options: tuple[str, ...], picked: str) -> None:
+    from assistant.extractors import choose_option, option_keywords
+
+    assert choose_option(said, options, option_keywords(options)) == picked
+
+
+def test_continue_with_a_matter_is_not_its_renewal(real_assistant: Assistant) -> None:
+    [r] = say(real_assistant, ["继续办食品经营许可"], profile="c-test-zhangsan")
+    assert r.matter is None or r.matter.id != "m-food-license-change"
+
+
+def test_progress_of_an_unsubmitted_form_says_how_far_it_got(real_assistant: Assistant) -> None:
+    turns = say(real_assistant, ["我要申请老年综合津贴", "本人办理", "刚刚那个办到哪一步了"])
+    assert turns[-1].outcome == Outcome.ANSWERED and "还没有提交" in turns[-1].reply and "我们继续办理" in turns[-1].reply
