@@ -21,6 +21,8 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"覅"), "不要"),
     (re.compile(r"勿"), "不"),
     (re.compile(r"钞票"), "钱"),
+    (re.compile(r"几钿"), "多少钱"),
+    (re.compile(r"号头"), "月"),
     (re.compile(r"老头子"), "老伴"),
     (re.compile(r"([^\s，,。！!？?])伐(?=[？?。！!\s]*$|[，,])"), r"\1吗"),
     (re.compile(r"好伐"), "好吗"),
@@ -31,7 +33,7 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def to_mandarin(text: str) -> str:
     """The message with everyday 沪语 words in Mandarin (unchanged when it has none)."""
-    if not any(ch in text for ch in "侬阿伊啥哪伐勿覅钞老晓物事"):
+    if not any(ch in text for ch in "侬阿伊啥哪伐勿覅钞老晓物事钿号"):
         return text
     for pattern, repl in _PHRASES:
         text = pattern.sub(repl, text)
