@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from assistant.catalog import FormField, Matter, Op, Situation
+from assistant.catalog import FormField, Matter, Op, Situation, ValidatorSpec
 from assistant.extractors import (
     ExtractorRegistry,
     choose_option,
@@ -202,6 +202,10 @@ class SlotFiller:
                                           reason=f"“{value}”不是{f.label}，请直接告诉我具体的{f.label}"))
                 continue
             result = self.validate(f, value)
+            if result.ok and f.validator is None and _ID_LABEL.search(f.label) and re.fullmatch(r"\d{17}[\dXx]", str(value)) \
+                    and not self.validators.run(ValidatorSpec(name="id_card"), value).ok:
+                # an 18-digit 身份证号 in a 证件号码 field is checked like one (a passport number is not 18 digits)
+                result = self.validators.run(ValidatorSpec(name="id_card"), value)
             if result.ok and f.type.value == "address" and not looks_like_address(str(result.value)):
                 result = Validation.reject(f"“{result.value}”不像完整地址，请告诉我包含区、街道（路）和门牌号的地址")
             previous = slots[f.name].value if f.name in slots else None
@@ -236,7 +240,15 @@ def _target(matter: Matter, validator: str, expected: FormField | None, taken: s
     if expected is not None and expected.validator and expected.validator.name == validator and expected.name not in taken:
         return expected
     fields = [f for f in matter.form if f.validator and f.validator.name == validator and f.name not in taken]
+    if not fields and validator == "id_card":
+        # 对方证件号码 takes an id card or a passport, so it has no id_card validator; an id number still goes there
+        fields = [f for f in matter.form if f.validator is None and f.name not in taken and _ID_LABEL.search(f.label)]
+        if expected is not None and expected in fields:
+            return expected
     return fields[0] if len(fields) == 1 else None
+
+
+_ID_LABEL = re.compile(r"证件号码|身份证号|身份号码")
 
 
 def _meaningful(text: str) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from assistant.catalog import FormField
 
-CHATTER = re.compile(r"我|你|您|说了|不是|废话|啊|吧|呢|吗|嘛|呀|搞错|前面|多了|别|跟你|怎么|什么|干嘛|对吧|知道|不对|勿|伊|侬")
+CHATTER = re.compile(r"我|你|您|她|他|说了|不是|废话|啊|吧|呢|吗|嘛|呀|搞错|前面|多了|别|跟你|怎么|什么|干嘛|对吧|知道|不对|勿|伊|侬")
 _NAME_AFTER = re.compile(r"(?:叫|名字是|名字叫|姓名是|姓名为|大名|名叫|就是|是|改成|改为|填)\s*([\u4e00-\u9fff·]{2,6})")
 _NAME = re.compile(r"[\u4e00-\u9fff·]{2,6}|[A-Za-z][A-Za-z .'-]{1,40}")
 _CLAUSE = re.compile(r"[，,。；;！!？?\s]+")
