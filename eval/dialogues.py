@@ -26,7 +26,6 @@ refusal rate (refused where the scenario expects another outcome) and p50/p95 ms
 from __future__ import annotations
 
 import datetime as dt
-import re
 import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,12 +36,11 @@ import yaml
 from assistant.dialogue import CONFIRM_WORDS
 from assistant.engine import Assistant
 from assistant.models import Outcome, TurnResult
+from assistant.roles import is_not_a_value
 
 SCENARIOS = Path(__file__).resolve().parent / "datasets" / "dialogues"
 EMERGENCY_NUMBERS = ("110", "119", "120", "12338", "12355", "12356")
-# Words that are never a form value: pronouns, relation words, filler and echoes of the question.
-NOT_VALUES = re.compile(r"^(我|你|他|她|它|伊|侬|阿拉|本人|对方|配偶|爱人|老公|老婆|变更后|变更前|也没变|没变|不变|一样|同上|"
-                        r"跟(档案|以前|原来)一样|是的|对|好的?|嗯|没有|无|不知道)$")
+
 
 
 @dataclass
@@ -208,7 +206,7 @@ def corrupted_fields(assistant: Assistant, r: TurnResult, pinned: dict[str, str]
         value = str(s.value).strip()
         if s.source.kind.value == "pending":
             continue  # 待补充: completed by staff once the earlier step's licence is issued
-        if NOT_VALUES.match(value):
+        if is_not_a_value(value):
             bad.append(f"{s.name}={value!r} is a pronoun or filler, not a value")
         elif s.name in form and not deps.filler.validate(form[s.name], s.value).ok:
             bad.append(f"{s.name}={value!r} fails its type check")
