@@ -27,13 +27,14 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"([^\s，,。！!？?])伐(?=[？?。！!\s]*$|[，,])"), r"\1吗"),
     (re.compile(r"好伐"), "好吗"),
     (re.compile(r"晓得"), "知道"),
+    (re.compile(r"自家(?=办|来|去|弄|申请|填|跑)|我自家"), "我自己"),
     (re.compile(r"物事|事体"), "事情"),
 )
 
 
 def to_mandarin(text: str) -> str:
     """The message with everyday 沪语 words in Mandarin (unchanged when it has none)."""
-    if not any(ch in text for ch in "侬阿伊啥哪伐勿覅钞老晓物事钿号"):
+    if not any(ch in text for ch in "侬阿伊啥哪伐勿覅钞老晓物事钿号自"):
         return text
     for pattern, repl in _PHRASES:
         text = pattern.sub(repl, text)

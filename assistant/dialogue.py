@@ -129,6 +129,12 @@ def identify(deps: Deps, ctx: TurnContext) -> None:
     if ident.decision == Decision.CLARIFY:
         close = ident.close()
         shown = close if len(close) >= 2 else list(ident.candidates[:3])
+        covering = _covering_bundle(deps, [c.id for c in shown])
+        if covering is not None:
+            # "我想开个小饭馆": 开店一件事 and its own steps are not rivals; the bundle covers them all
+            ctx.rules.append(f"identify.bundle_covers:{covering}")
+            begin(deps, ctx, covering, ident.confidence)
+            return
         ctx.state.candidates = [c.id for c in shown]
         ctx.state.question = ctx.text
         ctx.state.phase = Phase.CLARIFY
@@ -138,6 +144,16 @@ def identify(deps: Deps, ctx: TurnContext) -> None:
         return
     top = ident.candidates[0]
     begin(deps, ctx, top.id, ident.confidence)
+
+
+def _covering_bundle(deps: Deps, ids: list[str]) -> str | None:
+    """The one 一件事 among the candidates whose steps are all the other candidates, if any."""
+    reg = deps.registry
+    found = [i for i in ids if reg.is_bundle(i)]
+    if len(found) != 1:
+        return None
+    steps = set(reg.bundle(found[0]).matters)
+    return found[0] if all(i in steps for i in ids if i != found[0]) else None
 
 
 def _queue_second_request(deps: Deps, ctx: TurnContext, text: str, first: Identification) -> None:
@@ -303,7 +319,8 @@ def on_clarify(deps: Deps, ctx: TurnContext) -> None:
         ctx.finish(Outcome.ANSWERED, "好的，请换个说法描述您想办的事，比如“孩子出生后要报户口”。")
         return
     fresh = deps.identifier.identify(negation.kept)
-    if not negation.none_of_shown and fresh.decision != Decision.ACCEPT:
+    short = len(re.findall(r"[\u4e00-\u9fffA-Za-z]", negation.kept)) < 4  # "租的" answers a form question, not this one
+    if not negation.none_of_shown and (fresh.decision != Decision.ACCEPT or short):
         # Neither a choice nor a clear new request ("搬家了"): ask the same question again, keep the choices.
         shown = [deps.registry.title(c) for c in s.candidates]
         ctx.choices = [Choice(label=t, value=t) for t in shown] + [Choice(label="都不是", value="都不是")]

@@ -10,14 +10,16 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 
 from assistant import dialogue, policy_answer
 from assistant.context import Deps, TurnContext
 from assistant.dialect import to_mandarin
+from assistant.english import gloss_english
 from assistant.errors import AssistantError
-from assistant.identify import Candidate
+from assistant.identify import Candidate, Decision
 from assistant.models import MatterRef, Outcome, RetrievedChunk, StepRecord, Trace, TurnResult
 from assistant.replies import CONFIRM_CHOICES, YES_NO, ask_field, ask_situation, slot_views
 from assistant.state import Phase, SessionState
@@ -26,6 +28,7 @@ from assistant.tone import APOLOGY, set_aside_venting
 from assistant.typos import fix_typos
 from guardrails.input_rails import InputVerdict
 from guardrails.rules import RuleVerdict
+from kb.text import normalize
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +42,7 @@ def screen_input(deps: Deps, ctx: TurnContext) -> None:
     verdict = deps.input_rails.check(ctx.text)
     ctx.verdict = verdict
     # 沪语 everyday words read as Mandarin (哪能 → 怎么), homophone typos of service words fixed (居主证 → 居住证)
-    ctx.text = fix_typos(to_mandarin(verdict.text or ctx.text))
+    ctx.text = fix_typos(gloss_english(to_mandarin(verdict.text or ctx.text)))
     rest, ctx.vented = set_aside_venting(ctx.text)
     if ctx.vented:
         ctx.rules.append("tone.venting")
@@ -64,8 +67,25 @@ def screen_input(deps: Deps, ctx: TurnContext) -> None:
         # "找到了 9231…"): the form handles the message (it can only fill validated fields or answer from the
         # guide behind the output rails); the pattern rules still refuse injection and others' data here.
         ctx.rules.append("in.semantic:not_refused_in_form")
+    elif verdict.blocked and _only_semantic(verdict) and _plain_service_request(deps, ctx.text):
+        # "我要跟我老公协议离婚", "帮宝宝办张社保卡": a request the catalogue names outright is in scope, whatever
+        # its nearest exemplars; the pattern rules still refuse injection, forgery and others' data.
+        ctx.rules.append("in.semantic:names_a_matter")
     elif verdict.blocked:
         ctx.finish(Outcome.REFUSED, verdict.message or "抱歉，这个问题我无法回答。")
+
+
+_LOOKUP = re.compile(r"查|告诉我|信息|资料|电话|手机号|住址|住在哪|号码|多少钱一个|工资|收入|病历|密码|记录")
+_REQUEST = re.compile(r"办|申请|申领|登记|领|交|开|注册|备案|换|补|续|提取|要|想")
+
+
+def _plain_service_request(deps: Deps, text: str) -> bool:
+    """A request to do something the catalogue knows (confident identification), not a look-up of anybody's data."""
+    t = normalize(text)
+    if _LOOKUP.search(t) or not _REQUEST.search(t):
+        return False
+    ident = deps.identifier.identify(t)
+    return ident.decision == Decision.ACCEPT
 
 
 def emergency(deps: Deps, ctx: TurnContext) -> None:

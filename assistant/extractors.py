@@ -18,6 +18,7 @@ from typing import Any
 import cn2an
 
 from assistant.catalog import FormField
+from assistant.choices import OptionText, pick
 from kb.text import normalize
 
 Extractor = Callable[[str, FormField, dt.date], Any]
@@ -216,36 +217,12 @@ def extract_date(text: str, f: FormField, today: dt.date) -> Any:
 
 
 # -- enumerations, booleans, text, addresses -------------------------------------------------------
-def _overlap(a: str, b: str) -> int:
-    """Length of the longest common substring (both short, so the quadratic scan is fine)."""
-    best = 0
-    for i in range(len(a)):
-        for j in range(i + best + 1, len(a) + 1):
-            if a[i:j] in b:
-                best = j - i
-            else:
-                break
-    return best
-
-
 def choose_option(text: str, options: tuple[str, ...] | list[str], keywords: dict[str, tuple[str, ...]] | None = None) -> str | None:
-    """The option the text names: exact, by keyword, by ordinal (第二个 / 2), or by the longest shared part (>= 2 chars)."""
+    """The option the text names: by ordinal, label, keyword and near-synonym, or the options' shape
+    (see assistant/choices.py)."""
     raw = normalize(text)
-    for opt in sorted(options, key=len, reverse=True):
-        if opt in raw:
-            return opt
-    t = to_arabic(raw)  # only for ordinals: cn2an turns 零售 into 0售
-    if keywords:
-        picked = longest_keyword(raw, {opt: keywords.get(opt, ()) for opt in options})
-        if picked is not None:
-            return picked
-    m = re.fullmatch(r"\s*(?:第|选)?\s*(\d{1,2})\s*(?:个|项|种|号)?\s*", clean_value(t) or t)
-    if m and 1 <= int(m.group(1)) <= len(options):
-        return list(options)[int(m.group(1)) - 1]
-    scored = sorted(((_overlap(opt, raw), opt) for opt in options), reverse=True)
-    if scored and scored[0][0] >= 2 and (len(scored) == 1 or scored[0][0] > scored[1][0]):
-        return scored[0][1]
-    return None
+    ordinal = clean_value(to_arabic(raw)) or raw  # only for ordinals: cn2an turns 零售 into 0售
+    return pick(raw, [OptionText(o, tuple((keywords or {}).get(o, ()))) for o in options], ordinal_text=ordinal)
 
 
 def longest_keyword(text: str, keywords: dict[str, tuple[str, ...]]) -> str | None:
