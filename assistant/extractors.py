@@ -299,11 +299,24 @@ def looks_like_address(value: str) -> bool:
     return len(value) >= 6 and len(marks) >= 2 and bool(_PLACE.search(value))
 
 
+_CODE_LABEL = re.compile(r"(?:卡号|账号|编号|号码|证号|代码)$")
+_CODE = re.compile(r"(?<![0-9A-Za-z])[0-9A-Za-z](?:[0-9A-Za-z]|[ \-](?=[0-9A-Za-z])){5,39}(?![0-9A-Za-z])")
+# "店名叫…", "名字是…", "就叫…": the words that introduce a value, not part of it
+_VALUE_LEAD = re.compile(r"^(?:[\u4e00-\u9fff]{0,5}?(?:名字|名称|店名|公司名|企业名|字号|名))?(?:就|还)?(?:叫做|叫|是|为|写|填)[：:\s]*")
+
+
 def extract_text(text: str, f: FormField, today: dt.date) -> Any:
     t = normalize(text)
     core = re.sub(r"（.*?）", "", f.label)
     t = re.sub(rf"^.*?{re.escape(core)}(?:是|为|叫|改成|改为|应该是)?[：:，,\s]*", "", t) if core and core in t else t
-    return clean_value(t) or None
+    if _CODE_LABEL.search(core):
+        # 卡号, 证件号码, 编号: the code itself, spaces and dashes dropped ("卡号 6222 0200 …", "抄错了，是3401…")
+        codes = [c for c in (m.group(0) for m in _CODE.finditer(t)) if sum(ch.isdigit() for ch in c) >= 4]
+        if codes:
+            return re.sub(r"[ \-]", "", codes[-1]).upper()
+    value = clean_value(t)
+    stripped = _VALUE_LEAD.sub("", value) if value else value
+    return (stripped or value) or None
 
 
 class ExtractorRegistry:
@@ -343,7 +356,11 @@ def default_extractors() -> ExtractorRegistry:
 
 # -- which field does the citizen talk about? ----------------------------------------------------
 _GENERIC_SUFFIXES = ("面积", "地址", "地点", "电话", "名称", "姓名", "日期", "号码", "人数", "住所", "方式", "类别",
-                     "项目", "租金", "收入", "高度", "宽度", "单位", "银行", "月份", "种类", "原因", "内容", "编号", "账号")
+                     "项目", "租金", "收入", "高度", "宽度", "单位", "银行", "月份", "种类", "原因", "内容", "编号", "账号",
+                     "卡号")
+_NAME_WORDS = ("名字", "店名", "公司名", "企业名", "字号", "店铺名")
+# Role nouns in a label ("企业联络员姓名" is named as 联络员): the role alone names the field.
+_ROLE_NOUN = re.compile(r"(联络员|联系人|经办人|代办人|监护人|受托人|股东|发起人|监事|董事|财务负责人)")
 _SYNONYMS = {"mobile": ("手机", "电话", "联系方式"), "id_card": ("身份证",), "uscc": ("信用代码", "税号")}
 
 
@@ -357,6 +374,13 @@ def field_keywords(f: FormField) -> list[str]:
             words.add(suffix)
     if f.validator and f.validator.name in _SYNONYMS:
         words.update(_SYNONYMS[f.validator.name])
+    if core.endswith("名称"):
+        words.update(_NAME_WORDS)
+    role = _ROLE_NOUN.search(core)
+    if role:
+        words.add(role.group(1))
+    if core.startswith("新") and core.endswith(("地址", "住址", "住所")):
+        words.update(("搬到", "搬去", "新家"))
     # "新地址是…" names the new-address field, never the registered one: qualified labels get qualified words.
     for prefix in ("新", "变更后的", "变更后", "原"):
         if core.startswith(prefix):
@@ -379,6 +403,18 @@ def mentioned_fields(text: str, form: tuple[FormField, ...]) -> list[tuple[FormF
         span = (pos, pos + len(k))
         if any(a < span[1] and span[0] < b for a, b in taken):
             continue
+        if k in _GENERIC_SUFFIXES:
+            # "预约日期" is 预约登记日期, not 出生日期: among the fields ending in the same word, the one whose label
+            # shares the words said before it
+            rivals = [g for _, g, kk in candidates if kk == k and not any(g is h for h, _, _ in found)]
+            before = t[max(0, pos - 4):pos]
+            scored = sorted(((sum(ch in g.label for ch in set(before)), n, g) for n, g in enumerate(rivals)),
+                            key=lambda x: (-x[0], x[1]))
+            if scored and scored[0][0] > 0:
+                f = scored[0][2]
         taken.append(span)
         found.append((f, span[0], span[1]))
+    # "电话号码" is one field named twice: a generic word right after another mention adds nothing
+    ends = {end for _, _, end in found}
+    found = [(f, a, b) for f, a, b in found if not (a in ends and t[a:b] in _GENERIC_SUFFIXES)]
     return sorted(found, key=lambda x: x[1])

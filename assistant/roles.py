@@ -27,11 +27,12 @@ class Person(StrEnum):
     MOTHER = "mother"
     CHILD = "child"
     AGENT = "agent"  # 代办人, 监护人 of the person the matter is for
+    RELATIVE = "relative"  # anyone else (表姐, 同事, 邻居): no field of the form is theirs unless it names their role
 
 
 PERSON_LABELS: dict[Person, str] = {
     Person.APPLICANT: "您本人", Person.OTHER: "对方", Person.FATHER: "父亲", Person.MOTHER: "母亲",
-    Person.CHILD: "孩子", Person.AGENT: "代办人",
+    Person.CHILD: "孩子", Person.AGENT: "代办人", Person.RELATIVE: "其他人",
 }
 
 # Field labels that name whose field it is. The applicant's own fields carry no such word (or name the
@@ -53,10 +54,16 @@ _MENTIONS: tuple[tuple[Person, str], ...] = (
     (Person.OTHER, r"(我|我的)?(老婆|老公|老伴|爱人|妻子|丈夫|媳妇|先生|太太|男朋友|女朋友|男友|女友|未婚妻|未婚夫|另一半|"
                    r"对象|对方|配偶|房东|租客|承租人|出租人)"),
     (Person.AGENT, r"代办人|委托人|受托人"),
-    (Person.APPLICANT, r"我本人|本人|我自己|我(?!们?的?(爸|妈|父|母|老|爱|儿|女|孩|家|媳|先|太|男|女|宝|囡|娃|娘|爹|闺))|侬|阿拉"),
+    (Person.RELATIVE, r"(我|我的)?(表姐|表哥|表妹|表弟|堂姐|堂哥|堂妹|堂弟|姐姐|哥哥|妹妹|弟弟|姐夫|嫂子|同事|朋友|室友|"
+                      r"邻居|亲戚|舅舅|阿姨|叔叔|姑姑|姨妈|婆婆|公公|岳母|岳父|丈母娘|老丈人|爷爷|奶奶|外公|外婆|同学|老板)"),
+    (Person.APPLICANT, r"我本人|本人|我自己|我(?!们?的?(爸|妈|父|母|老|爱|儿|女|孩|家|媳|先|太|男|女|宝|囡|娃|娘|爹|闺|表|堂|姐|哥|妹|弟|同|朋|室|邻|亲|舅|阿|叔|姑|姨|婆|公|岳|丈|爷|奶|外))|侬|阿拉"),
 )
 _PRONOUN = re.compile(r"^[，,。；;\s]*(她|他|伊|ta)(?!们)")
 _CLAUSE = re.compile(r"[，,。；;！!？?\n]+|\s{2,}")
+
+# Fields that name a role another person may hold (企业联络员姓名, 紧急联系人电话): a clause about a colleague
+# or a relative may fill them when it names the role ("联络员换成我同事陈小青").
+ROLE_FIELD = re.compile(r"联络员|联系人|经办人|股东|发起人|监事|董事|财务负责人")
 
 # Words that are never a value of a field: pronouns, relation words, echoes of a field label, filler.
 NOT_A_VALUE = re.compile(

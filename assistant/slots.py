@@ -27,7 +27,7 @@ from assistant.extractors import (
     mentioned_fields,
 )
 from assistant.models import Provenance, Slot, SourceKind
-from assistant.roles import UNCHANGED, Clause, Person, clauses, field_person, is_not_a_value
+from assistant.roles import ROLE_FIELD, UNCHANGED, Clause, Person, clauses, field_person, is_not_a_value
 from assistant.validators import Validation, ValidatorRegistry
 from assistant.values import tidy
 from kb.text import normalize
@@ -130,11 +130,16 @@ class SlotFiller:
                 form = [f for f in matter.form if f.name not in taken]
                 exp = expected if expected is not None and expected.name not in taken else None
             else:
-                form = [f for f in matter.form if field_person(f) == person and f.name not in taken]
+                named = {f.name for f, _, _ in mentioned_fields(part.text, matter.form)}
+                form = [f for f in matter.form if f.name not in taken and (
+                    field_person(f) == person or (ROLE_FIELD.search(f.label) and f.name in named))]
                 exp = expected if expected is not None and expected in form else _named_field(part.text, form)
             if not form:
                 continue  # nothing on this form is about that person: their details are not the applicant's
             for f, value in self._proposals(part.text, matter.model_copy(update={"form": tuple(form)}), exp, today):
+                if f == expected and person is None and not self.validate(f, value).ok and _later_valid(
+                        self, parts[parts.index(part) + 1:], f, today):
+                    continue  # "我表姐也住这里，…，我是9月1号登记的": the clause that has the date answers
                 out.append((f, value))
                 taken.add(f.name)
         return out
@@ -196,6 +201,12 @@ class SlotFiller:
                 updates.append(SlotUpdate(field=f.name, label=f.label, accepted=False, value=value, previous=previous,
                                           reason=tidied.reason))
                 continue
+            if isinstance(value, str) and f.name in slots and UNCHANGED.match(value.strip()):
+                # "单位没变，还是原来那家": the value on the form stays, with its source
+                kept = slots[f.name]
+                updates.append(SlotUpdate(field=f.name, label=f.label, accepted=True, value=kept.value,
+                                          previous=kept.value, correction=False))
+                continue
             if is_not_a_value(value) or (isinstance(value, str) and UNCHANGED.fullmatch(value.strip())):
                 previous = slots[f.name].value if f.name in slots else None
                 updates.append(SlotUpdate(field=f.name, label=f.label, accepted=False, value=value, previous=previous,
@@ -219,6 +230,12 @@ class SlotFiller:
         return updates
 
 
+def _later_valid(filler: SlotFiller, rest: list[Clause], f: FormField, today: dt.date) -> bool:
+    """Whether a later clause of the applicant (or of nobody) gives a valid value for `f`."""
+    return any(c.person in (None, Person.APPLICANT) and (v := filler.extractors.extract(c.text, f, today)) is not None
+               and filler.validate(f, v).ok for c in rest)
+
+
 def _as_agent(person: Person | None) -> Person | None:
     if person is None:
         return None
@@ -239,6 +256,9 @@ def _named_field(text: str, form: list[FormField]) -> FormField | None:
 def _target(matter: Matter, validator: str, expected: FormField | None, taken: set[str]) -> FormField | None:
     if expected is not None and expected.validator and expected.validator.name == validator and expected.name not in taken:
         return expected
+    if validator == "id_card" and expected is not None and expected.validator is None and expected.name not in taken \
+            and _ID_LABEL.search(expected.label):
+        return expected  # asked for 对方证件号码: a bare ID number answers that, it never corrects the applicant's
     fields = [f for f in matter.form if f.validator and f.validator.name == validator and f.name not in taken]
     if not fields and validator == "id_card":
         # 对方证件号码 takes an id card or a passport, so it has no id_card validator; an id number still goes there
