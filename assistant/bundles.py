@@ -17,11 +17,16 @@ from dataclasses import dataclass
 from assistant.catalog import FormField, Matter, MatterBundle, MatterRegistry
 from assistant.profiles import ELicence, Profile
 
-DONE = re.compile(r"(已经|早就|早已|已)[^，,。！!？?]{0,6}(办好|办过|办完|办下来|领了|领过|领到|拿到|有了|下来了|批下来)|"
-                  r"^(跳过|跳过这一?(步|项)|这一?(步|项)不用办|不用办了?|已经办了|办好了|有了)[。！!]*$")
+DONE = re.compile(r"(已经|早就|早已|已|都)[^，,。！!？?]{0,6}(办好|办过|办完|办下来|领了|领过|领到|拿到|有了|下来了|批下来|给了|"
+                  r"发了|开好了|弄好了|搞定|办妥|批了)|"
+                  r"^(跳过|跳过这一?(步|项)|这一?(步|项)不用办|不用办了?|已经办了|办好了|有了)[。！!]*$|"
+                  r"[，,]\s*(跳过|跳过这一?(步|项)|这一?(步|项)不用办)[。！!]*$")
 PENDING = re.compile(r"还没(有|下来|出来|办好|拿到|领到|批|发)|没下来|没出来|还在办|在等|没拿到|暂时没有|还没办|先空着|空着|"
                      r"不在手上|不在身边|没带|找不到|还没领")
-START_AT = re.compile(r"从(?P<x>[^，,。！!？?]{2,16}?)(开始|办起|起)")
+START_AT = re.compile(r"从(?P<x>[^，,。！!？?]{2,16}?)(?:开始|办起|起办|弄起|做起)|"
+                      r"(?:现在要|现在想|接下来要?|只剩下?|就剩下?|还剩下?|就差|还差|只差|剩下)(?:办|弄|取|领|申请|提)?"
+                      r"(?P<y>[^，,。！!？?]{2,12})")
+_STEP_TAIL = re.compile(r"(?:那一?步|这一?步|那一?项|这一?项|那块|这块|环节|那里|的|没办|还没办|没弄|还没弄|了)+$")
 PENDING_VALIDATORS = ("uscc",)
 # What people call a step's result ("营业执照已经办好了" means the 设立登记 step is done).
 PRODUCT_NAMES: dict[str, tuple[str, ...]] = {
@@ -55,19 +60,24 @@ def says_done(text: str) -> bool:
 
 def names_step(registry: MatterRegistry, bundle: MatterBundle, text: str) -> int | None:
     """The step a message names ("食品经营许可", "招牌"), by matter name or alias."""
-    for n, mid in enumerate(bundle.matters):
-        m = registry.matter(mid)
-        names = (m.name, *m.aliases, *PRODUCT_NAMES.get(m.produces or "", ()))
-        if any(name and (name in text or (len(name) >= 4 and name[:4] in text)) for name in names):
-            return n
+    for partial in (False, True):
+        for n, mid in enumerate(bundle.matters):
+            m = registry.matter(mid)
+            names = (m.name, *m.aliases, *PRODUCT_NAMES.get(m.produces or "", ()))
+            if any(name and (name in text or (len(name) >= 4 and name[:4] in text)) for name in names):
+                return n
+            if partial and len(text) >= 2 and any(text in name for name in names):
+                return n  # "税务", "招牌", "注册": a part of a step's name or alias
     return None
 
 
 def start_step(registry: MatterRegistry, bundle: MatterBundle, text: str) -> int:
-    """Where a bundle starts: a step named after 从…开始, else the first."""
-    m = START_AT.search(text)
-    if m:
-        named = names_step(registry, bundle, m.group("x"))
+    """Where a bundle starts: the step named in 从…开始 (of "从注册到刻章…", the first), 现在要…, 只剩…, 就差…;
+    else the first."""
+    for m in START_AT.finditer(text):
+        x = (m.group("x") or m.group("y") or "").split("到")[0]
+        x = _STEP_TAIL.sub("", x.strip())
+        named = names_step(registry, bundle, x) if len(x) >= 2 else None
         if named is not None:
             return named
     return 0
