@@ -101,6 +101,7 @@ def handoff(deps: Deps, ctx: TurnContext, reason: str, message: str) -> None:
 
 # -- identification ----------------------------------------------------------------------------------
 NOT_A_REQUEST = re.compile(r"^(同意|不同意|好的?|好吧|是的?|对|对的|不是|没有|有|嗯+|行|可以|不用|谢谢|ok|OK|1|2|3|4|5)[。！!，,.\s]*$")
+_DATA_ONLY = re.compile(r"^[^，,。；;！!]{0,8}(?:身份证号?码?|电话|手机号?码?|证件号码?)?[：:是为\s]*[\dXx\s\-]{7,}[，,。；;！!]?$")
 SECOND_REQUEST = re.compile(r"[，,。；;！!\s]*(?:还有|另外|顺便|同时|再帮我|还要|还想|以及)[，,：:\s]*")
 
 
@@ -113,6 +114,9 @@ def identify(deps: Deps, ctx: TurnContext) -> None:
         return
     # "继续办食品经营许可" asks to go on with 食品经营许可, not for its 延续 (renewal)
     text = re.sub(r"^(?:继续|接着|再)(?:办|弄|申请)?(?:一下)?", "", ctx.text.strip()) or ctx.text
+    # "我要跟我对象扯证，她身份证号3401…": a clause that only gives someone's details is not the request
+    asked = [c for c in re.split(r"(?<=[，,。；;！!])", text) if c.strip() and not _DATA_ONLY.search(c)]
+    text = "".join(asked).strip("，,。；; ") or text
     first, *more = [p for p in SECOND_REQUEST.split(text) if p.strip()] or [text]
     negation = split_negation(first if more else text)
     ident = deps.identifier.identify(negation.kept)
