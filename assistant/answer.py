@@ -22,8 +22,9 @@ from kb.text import normalize, split_sentences
 log = logging.getLogger(__name__)
 
 # Question words -> the guide sections that answer them.
-AMOUNT = re.compile(r"(一个月|每月|每个月|每年|一年|能|可以)(能)?(领|发|拿|补|给)?(多少|几多)|(领|发|补贴|补助|津贴|给|拿)(多少|几多)|"
-                    r"多少钱一个月|标准是多少|什么标准|金额")
+AMOUNT = re.compile(r"(一个月|每月|每个月|每年|一年|能|可以)(能|好|可以)?(领|发|拿|补|给)?(多少|几多)|(领|发|补贴|补助|津贴|给|拿)(多少|几多)|"
+                    r"多少钱一个月|标准是多少|什么标准|金额|(津贴|补贴|补助|养老金|失业金|救助金|低保金?)[^，,。？?]{0,12}(多少|几多)|"
+                    r"(多少|几多)[^，,。？?]{0,40}(每月|一个月|每个月)")
 INTENT_SECTIONS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (AMOUNT, ("补贴标准", "发放标准", "待遇标准", "补助标准", "申请条件")),
     (re.compile(r"材料|带什么|准备什么|要带|需要哪些东西|证件"), ("申请材料",)),
@@ -35,7 +36,8 @@ INTENT_SECTIONS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"依据|法规|规定|哪条"), ("设定依据",)),
     (re.compile(r"电话|咨询"), ("咨询电话",)),
 )
-QUESTION = re.compile(r"[？?]|吗|呢|什么|怎么|怎样|如何|多久|多少|哪里|哪些|哪个|几天|能不能|可不可以|是否|要不要|有没有|啥")
+QUESTION = re.compile(r"[？?]|吗|呢|什么|怎么|怎样|如何|多久|多少|哪里|哪些|哪个|几天|几次|几个|几年|几岁|几号|能不能|可不可以|是否|要不要|"
+                      r"有没有|啥")
 
 
 def wanted_sections(question: str) -> tuple[str, ...]:

@@ -39,7 +39,7 @@ from assistant.status import answer_status, asks_status
 from guardrails.config import HELD_MESSAGE
 from kb.text import normalize
 
-APPLY = re.compile(r"我想|我要|想办|要办|帮我|我准备|准备|打算|开一家|开个|开家|申请一下|现在办|开始办|在线办")
+APPLY = re.compile(r"我想|我要|想办|要办|帮我(?!算|查|看|问|想|说|解释|分析)|我准备|准备|打算|开一家|开个|开家|申请一下|现在办|开始办|在线办")
 ACTING_FOR_OTHER = frozenset({"agent", "guardian", "proxy", "entrusted"})  # 代办/监护/委托: the profile is the agent's
 FORM_RESUMABLE = (Phase.SITUATION, Phase.CONSENT, Phase.COLLECT, Phase.CONFIRM)
 APPLY_NEW = re.compile(r"(我想|我要|想|要|帮我)(再)?(申请|办理?|开)(一个|一份|个)?(新的)?")
@@ -169,7 +169,10 @@ def _queue_second_request(deps: Deps, ctx: TurnContext, text: str, first: Identi
     if top.id not in ctx.state.queued:
         ctx.state.queued.append(top.id)
         ctx.rules.append(f"identify.queued:{top.id}")
-        ctx.deferred_note = f"您还提到了“{top.title}”，这一项办完后我再帮您办。"
+        entry = next((e for e in deps.registry.entries() if e.id == top.id), None)
+        said = [a for a in (entry.aliases if entry else ()) if a and a in normalize(text) and a != top.title]
+        name = f"“{min(said, key=len)}”（{top.title}）" if said else f"“{top.title}”"  # in the person's words first
+        ctx.deferred_note = f"您还提到了{name}，这一项办完后我再帮您办。"
 
 
 def offer_queued(deps: Deps, ctx: TurnContext) -> None:
