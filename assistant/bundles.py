@@ -31,7 +31,7 @@ PENDING_VALIDATORS = ("uscc",)
 # What people call a step's result ("营业执照已经办好了" means the 设立登记 step is done).
 PRODUCT_NAMES: dict[str, tuple[str, ...]] = {
     "business_license": ("营业执照", "执照"),
-    "food_license": ("食品经营许可证", "食品经营许可", "食品许可证", "食品证"),
+    "food_license": ("食品经营许可证", "食品经营许可", "食品许可证", "食品许可", "食品证"),
     "birth_cert": ("出生医学证明", "出生证明", "出生证"),
     "marriage_cert": ("结婚证",),
 }
@@ -69,6 +69,17 @@ def names_step(registry: MatterRegistry, bundle: MatterBundle, text: str) -> int
             if partial and len(text) >= 2 and any(text in name for name in names):
                 return n  # "税务", "招牌", "注册": a part of a step's name or alias
     return None
+
+
+def named_steps(registry: MatterRegistry, bundle: MatterBundle, text: str) -> set[int]:
+    """The steps a message names outright ("要办执照、办食品许可，还有门口的招牌"), by name, alias or result."""
+    found: set[int] = set()
+    for n, mid in enumerate(bundle.matters):
+        m = registry.matter(mid)
+        names = (m.name, *m.aliases, *PRODUCT_NAMES.get(m.produces or "", ()))
+        if any(name and len(name) >= 2 and name in text for name in names):
+            found.add(n)
+    return found
 
 
 def start_step(registry: MatterRegistry, bundle: MatterBundle, text: str) -> int:

@@ -62,6 +62,15 @@ def control(deps: Deps, ctx: TurnContext) -> None:
     t = normalize(ctx.text)
     if HUMAN.search(t):
         handoff(deps, ctx, "citizen_request", HANDOFF)
+    elif ctx.state.phase in FORM_RESUMABLE and (target := _switch_target(deps, ctx, t)) is not None:
+        # "不办低保了，改办残疾证换领": the current matter is dropped and the one named instead starts
+        old = deps.registry.title(ctx.state.bundle_id or ctx.state.matter_id or "")
+        ctx.state.reset_matter()
+        ctx.state.leave_bundle()
+        ctx.state.phase = Phase.IDLE
+        ctx.rules.append(f"dialogue.switch:{target}")
+        ctx.say(f"好的，不办“{old}”了。")
+        begin(deps, ctx, target, None)
     elif CANCEL.search(t) and not is_question(t) and ctx.state.phase not in (Phase.IDLE, Phase.HANDED_OFF):
         ctx.state.reset_matter()
         ctx.state.leave_bundle()
@@ -81,6 +90,21 @@ def control(deps: Deps, ctx: TurnContext) -> None:
     elif is_confirmation(t) and ctx.state.phase != Phase.CONFIRM:
         ctx.rules.append("dialogue.confirm_without_screen")
         ctx.finish(Outcome.ANSWERED, "目前没有等待您确认提交的申请。请先告诉我想办理的事项，填写完成并核对后再确认提交。")
+
+
+def _switch_target(deps: Deps, ctx: TurnContext, text: str) -> str | None:
+    """The matter named instead of the current one ("不办低保了，改办残疾证换领", "不是续签，是补办"), if any."""
+    negation = split_negation(text)
+    current = ctx.state.bundle_id or ctx.state.matter_id
+    if not negation.excluded or current is None or negation.kept == text.strip():
+        return None
+    entry = next((e for e in deps.registry.entries() if e.id == current), None)
+    if entry is None or not excludes(negation, (entry.title, *entry.aliases)):
+        return None
+    kept = re.sub(r"^(?:改成|改为|换成|改办|改|换|是|要)", "", negation.kept.strip())
+    ident = deps.identifier.identify(kept)
+    top = ident.top
+    return top.id if ident.decision == Decision.ACCEPT and top is not None and top.id != current else None
 
 
 def _names_current_or_none(deps: Deps, ctx: TurnContext, text: str) -> bool:
@@ -120,6 +144,21 @@ def identify(deps: Deps, ctx: TurnContext) -> None:
     first, *more = [p for p in SECOND_REQUEST.split(text) if p.strip()] or [text]
     negation = split_negation(first if more else text)
     ident = deps.identifier.identify(negation.kept)
+    focus = _request_clause(negation.kept) if ident.decision != Decision.ACCEPT else None
+    if focus is not None:
+        # a long story with the request at the end ("…你们能不能帮我把开面馆的手续弄起来？"): identify the request
+        focused = deps.identifier.identify(focus)
+        if focused.decision != Decision.UNKNOWN and focused.confidence > ident.confidence:
+            ctx.rules.append("identify.request_clause")
+            ident = focused
+    several = _bundle_of_named_steps(deps, text)
+    if several is not None and (ident.decision != Decision.ACCEPT or ident.top is None
+                                or ident.top.id in deps.registry.bundle(several).matters):
+        # "要办执照、办食品许可，还有门口的招牌": several steps of one 一件事 are that 一件事
+        ctx.rules.append(f"identify.bundle_steps:{several}")
+        ctx.identification = ident
+        begin(deps, ctx, several, ident.confidence)
+        return
     if more:
         _queue_second_request(deps, ctx, "，".join(more), ident)
     if negation.excluded:
@@ -148,6 +187,23 @@ def identify(deps: Deps, ctx: TurnContext) -> None:
         return
     top = ident.candidates[0]
     begin(deps, ctx, top.id, ident.confidence)
+
+
+_REQUEST_CUE = re.compile(r"帮我|能不能|能否|想办|要办|手续|怎么办|申请|办理|弄起来|办起来|办一下")
+
+
+def _request_clause(text: str) -> str | None:
+    """In a long message, the last clause that asks for something, when there is one."""
+    if len(text) <= 60:
+        return None
+    asks = [c for c in re.split(r"[，,。；;！!？?]", text) if _REQUEST_CUE.search(c)]
+    return asks[-1].strip() if asks else None
+
+
+def _bundle_of_named_steps(deps: Deps, text: str) -> str | None:
+    t = normalize(text)
+    named = [b.id for b in deps.registry.bundles() if len(bundles.named_steps(deps.registry, b, t)) >= 2]
+    return named[0] if len(named) == 1 else None
 
 
 def _covering_bundle(deps: Deps, ids: list[str]) -> str | None:
