@@ -27,7 +27,17 @@ from assistant.extractors import (
     mentioned_fields,
 )
 from assistant.models import Provenance, Slot, SourceKind
-from assistant.roles import ROLE_FIELD, UNCHANGED, Clause, Person, clauses, field_person, is_not_a_value
+from assistant.roles import (
+    FAMILY,
+    HOUSEHOLD_FIELD,
+    ROLE_FIELD,
+    UNCHANGED,
+    Clause,
+    Person,
+    clauses,
+    field_person,
+    is_not_a_value,
+)
 from assistant.validators import Validation, ValidatorRegistry
 from assistant.values import tidy
 from kb.text import normalize
@@ -132,7 +142,8 @@ class SlotFiller:
             else:
                 named = {f.name for f, _, _ in mentioned_fields(part.text, matter.form)}
                 form = [f for f in matter.form if f.name not in taken and (
-                    field_person(f) == person or (ROLE_FIELD.search(f.label) and f.name in named))]
+                    field_person(f) == person or (ROLE_FIELD.search(f.label) and f.name in named)
+                    or (person in FAMILY and HOUSEHOLD_FIELD.search(f.label)))]
                 exp = expected if expected is not None and expected in form else _named_field(part.text, form)
             if not form:
                 continue  # nothing on this form is about that person: their details are not the applicant's
