@@ -4,6 +4,7 @@ and only on an explicit confirmation of a screen shown in an earlier turn."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -12,7 +13,7 @@ from assistant.answer import is_question
 from assistant.catalog import Matter
 from assistant.checklist import build_checklist
 from assistant.context import Deps, TurnContext
-from assistant.extractors import choose_option, clean_value, consent_answer, yes_no
+from assistant.extractors import choose_option, clean_value, consent_answer, to_arabic, yes_no
 from assistant.identify import Decision, Identification
 from assistant.models import ApplicationRef, Choice, Outcome, Provenance, Slot, SourceKind
 from assistant.negation import Negation, excludes, split_negation
@@ -34,7 +35,7 @@ from assistant.replies import (
     prefill_summary,
 )
 from assistant.slots import SlotUpdate, answer_situation, detect_situations, next_field, open_situations
-from assistant.state import Phase
+from assistant.state import Phase, SessionState
 from assistant.status import answer_status, asks_status
 from guardrails.config import HELD_MESSAGE
 from kb.text import normalize
@@ -172,6 +173,13 @@ def identify(deps: Deps, ctx: TurnContext) -> None:
     if ident.decision == Decision.CLARIFY:
         close = ident.close()
         shown = close if len(close) >= 2 else list(ident.candidates[:3])
+        held = _already_held(deps, ctx, [c.id for c in shown])
+        if held and len(shown) - len(held) == 1:
+            # "我们的食品经营许可证要办一下" from a business that holds one: not a new licence, the other matter
+            only = next(c for c in shown if c.id not in held)
+            ctx.rules.append(f"identify.holds_result:{','.join(held)}")
+            begin(deps, ctx, only.id, ident.confidence)
+            return
         covering = _covering_bundle(deps, [c.id for c in shown])
         if covering is not None:
             # "我想开个小饭馆": 开店一件事 and its own steps are not rivals; the bundle covers them all
@@ -198,6 +206,16 @@ def _request_clause(text: str) -> str | None:
         return None
     asks = [c for c in re.split(r"[，,。；;！!？?]", text) if _REQUEST_CUE.search(c)]
     return asks[-1].strip() if asks else None
+
+
+def _already_held(deps: Deps, ctx: TurnContext, ids: list[str]) -> list[str]:
+    """Candidates that issue an e-licence the person already holds, valid (a first issue is not what they want)."""
+    s = ctx.state
+    profile = deps.profiles.find(s.profile_id) if deps.identity.may_read_profile(s) else None
+    if profile is None:
+        return []
+    reg = deps.registry
+    return [i for i in ids if not reg.is_bundle(i) and bundles.existing_result(reg.matter(i), profile, ctx.today) is not None]
 
 
 def _bundle_of_named_steps(deps: Deps, text: str) -> str | None:
@@ -282,9 +300,20 @@ def begin(deps: Deps, ctx: TurnContext, entry_id: str, confidence: float | None,
     start(deps, ctx, entry_id, confidence)
 
 
+_STATED_AGE = re.compile(r"(?:她|他|伊|我妈|我爸|老人|母亲|父亲|老伴|婆婆|公公|奶奶|爷爷|外婆|外公|老太太|老爷子)"
+                         r"[^，,。；;！!？?\d]{0,4}?(\d{2,3})(?:岁|周岁)")
+
+
+def acting_for_other(s: SessionState) -> bool:
+    """The citizen applies for someone else on their own account (家属代办, 委托, 监护): the profile is the agent's."""
+    return any(v in ACTING_FOR_OTHER for v in s.situations.values()) and not s.profile_is_beneficiary
+
+
 def start(deps: Deps, ctx: TurnContext, entry_id: str, confidence: float | None) -> None:
     s = ctx.state
     reg = deps.registry
+    age = _STATED_AGE.search(to_arabic(normalize(ctx.text)))
+    s.stated_age = int(age.group(1)) if age else None
     if ctx.verdict is not None and ctx.verdict.hold:
         # The input rails asked for 人工复核 (a rumour, pressure to confirm, a paid shortcut): nothing starts.
         reason = "; ".join(r.ref for r in ctx.verdict.rules if r.verdict.value == "hold") or "input rail"
@@ -545,7 +574,7 @@ def on_next(deps: Deps, ctx: TurnContext) -> None:
 
 # -- filling, asking, confirming ---------------------------------------------------------------------
 def fill(deps: Deps, ctx: TurnContext, matter: Matter, expected: Any, quiet: bool = False) -> list[SlotUpdate]:
-    for_other = any(v in ACTING_FOR_OTHER for v in ctx.state.situations.values())
+    for_other = acting_for_other(ctx.state)
     updates = deps.filler.fill(ctx.text, matter, ctx.state.slots, expected, ctx.turn_index, ctx.today,
                                for_other=for_other)
     for u in updates:
@@ -582,6 +611,10 @@ def llm_proposals(deps: Deps, ctx: TurnContext, matter: Matter, expected: Any) -
     return out
 
 
+def _age(born: dt.date, today: dt.date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
 def _shown(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
@@ -603,7 +636,13 @@ def advance(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
         ctx.finish(Outcome.COLLECTING, CONSENT_QUESTION)
         return
     if profile is not None and s.consent and s.prefilled_for != f"{matter.id}@{matter.version}":
-        for_other = any(v in ACTING_FOR_OTHER for v in s.situations.values())
+        born = profile.get("birth_date")
+        if acting_for_other(s) and s.stated_age is not None and isinstance(born, dt.date) \
+                and _age(born, ctx.today) == s.stated_age:
+            # the account's holder is as old as the person they apply for: it is that person's own account
+            s.profile_is_beneficiary = True
+            ctx.rules.append("prefill.profile_is_beneficiary")
+        for_other = acting_for_other(s)
         report = prefill(matter, profile, s.slots, deps.filler.validators, ctx.today, for_other=for_other)
         if for_other:
             ctx.rules.append("prefill.for_other")

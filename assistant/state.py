@@ -50,11 +50,15 @@ class SessionState(BaseModel):
     carried_situations: dict[str, str] = Field(default_factory=dict)
     completed: list[ApplicationRef] = Field(default_factory=list)
     queued: list[str] = Field(default_factory=list)  # a second request of one message, offered after the first
+    # "帮我妈申请…她74岁了" typed on the 74-year-old's own account: the profile is the beneficiary's, not the agent's
+    stated_age: int | None = None
+    profile_is_beneficiary: bool = False
 
     def reset_matter(self) -> None:
         self.matter_id = self.matter_version = self.confidence = None
         self.situations, self.slots, self.pending, self.prefilled_for = {}, {}, None, None
         self.candidates, self.offer = [], None
+        self.profile_is_beneficiary = False
 
     def leave_bundle(self) -> None:
         self.bundle_id, self.bundle_step, self.carried, self.carried_situations = None, 0, {}, {}
