@@ -246,6 +246,9 @@ def propose_slots(deps: Deps, ctx: TurnContext, matter: Matter, expected: FormFi
         if why is not None:
             ctx.rules.append(f"llm.slot.{f.name}:rejected:{why}")
             continue
+        if f.name in ctx.state.slots:  # the same value as on the form: it keeps its source (profile, e-licence)
+            ctx.rules.append(f"llm.slot.{f.name}:unchanged")
+            continue
         ctx.state.slots[f.name] = Slot(name=f.name, value=value, source=Provenance(kind=SourceKind.TURN, turn=ctx.turn_index))
         ctx.slots_changed.append(f.name)
         ctx.rules.append(f"llm.slot.{f.name}:accepted")
