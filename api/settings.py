@@ -25,6 +25,7 @@ class Settings(BaseSettings, KbSettings):
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None
+    llm_timeout: float = Field(default=8.0, gt=0, description="Seconds to wait for the optional LLM; then the rules go on alone.")
     environment: Literal["dev", "test", "production"] = "dev"
 
     @model_validator(mode="after")

@@ -5,16 +5,15 @@ the output rail still checks whatever is sent.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from assistant.errors import ChatModelError
+from assistant.errors import ChatModelError, ChatModelTimeoutError
 from assistant.models import Citation
 from kb.models import SearchHit
 from kb.text import normalize, split_sentences
@@ -155,10 +154,11 @@ class ChatModel(Protocol):
 
 
 class OpenAICompatibleChatModel:
-    """POST {base_url}/chat/completions with httpx. `transport` lets tests and proxies plug in."""
+    """POST {base_url}/chat/completions with httpx. `transport` lets tests and proxies plug in. The timeout
+    is short by default (8 s): the model only ever helps, and a turn must not wait long for help."""
 
     def __init__(
-        self, base_url: str, model: str, api_key: str | None = None, timeout: float = 20.0,
+        self, base_url: str, model: str, api_key: str | None = None, timeout: float = 8.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -172,6 +172,9 @@ class OpenAICompatibleChatModel:
                                   json={"model": self.model, "messages": messages, "temperature": temperature})
             r.raise_for_status()
             return str(r.json()["choices"][0]["message"]["content"])
+        except httpx.TimeoutException as exc:
+            raise ChatModelTimeoutError(f"chat model at {self.base_url!r} did not answer within "
+                                        f"{self._client.timeout.read}s; raise QINGSONG_LLM_TIMEOUT or check the server") from exc
         except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
             raise ChatModelError(f"chat model at {self.base_url!r} failed: {exc}; check QINGSONG_LLM_BASE_URL and the key") from exc
 
@@ -183,14 +186,12 @@ REPHRASE_PROMPT = (
     "你是政务服务助手。只能使用下面编号的原文句子回答市民的问题，不得添加原文没有的事实、数字或日期。"
     "每句话末尾保留原文的引用标记，如[1]。用简洁、礼貌的中文回答。"
 )
-SLOT_PROMPT = (
-    "从市民的话中抽取表单字段的值，只输出一个JSON对象，键为字段名，值为字符串；没有提到的字段不要输出。字段："
-)
 
 
 class LlmAssist:
-    """What the optional chat model may do: rephrase a composed answer, propose slot values.
-    Its output is never trusted: answers pass the output rail, slot values pass the validators."""
+    """What the optional chat model may do: rephrase a composed answer, and (assistant/understanding.py) read a
+    message into intents, matters and slot values. Its output is never trusted: answers pass the output rail,
+    understandings pass the same validators as the rules."""
 
     def __init__(self, model: ChatModel) -> None:
         self.model = model
@@ -202,18 +203,3 @@ class LlmAssist:
             {"role": "user", "content": f"原文：\n{numbered}\n\n问题：{question}"},
         ])
         return composed.model_copy(update={"text": f"{text.strip()}\n{sources_block(composed.citations)}", "llm_phrased": True})
-
-    def propose_slots(self, text: str, fields: dict[str, str]) -> dict[str, Any]:
-        listing = "；".join(f"{name}（{label}）" for name, label in fields.items())
-        raw = self.model.complete([
-            {"role": "system", "content": SLOT_PROMPT + listing},
-            {"role": "user", "content": text},
-        ])
-        m = re.search(r"\{.*\}", raw, re.S)
-        if not m:
-            return {}
-        try:
-            data = json.loads(m.group(0))
-        except ValueError:
-            return {}
-        return {k: v for k, v in data.items() if k in fields and v not in (None, "")} if isinstance(data, dict) else {}

@@ -92,7 +92,7 @@ def chat_model_from(settings: Settings) -> ChatModel | None:
     if not (settings.llm_base_url and settings.llm_model):
         return None
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-    return OpenAICompatibleChatModel(settings.llm_base_url, settings.llm_model, key)
+    return OpenAICompatibleChatModel(settings.llm_base_url, settings.llm_model, key, timeout=settings.llm_timeout)
 
 
 def build_assistant(

@@ -8,7 +8,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from assistant import bundles
+from assistant import bundles, understanding
 from assistant.answer import is_question
 from assistant.catalog import Matter
 from assistant.checklist import build_checklist
@@ -167,6 +167,7 @@ def identify(deps: Deps, ctx: TurnContext) -> None:
     ctx.identification = ident
     ctx.retrieved.extend(ident.hits)
     ctx.rules.append(f"identify.{ident.decision.value}")
+    ident = understanding.settle_identification(deps, ctx, ident)  # the optional LLM, only when the rules are unsure
     if ident.decision == Decision.UNKNOWN or not ident.candidates:
         handoff(deps, ctx, "unknown", UNKNOWN)
         return
@@ -472,7 +473,7 @@ def on_situation(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
     updates = fill(deps, ctx, matter, expected=None, quiet=True)
     if value is None and not detected and not updates and is_question(ctx.text):
         answer_question(deps, ctx, matter, ctx.text, s.confidence)
-    elif value is None and not detected and not updates:
+    elif value is None and not detected and not updates and not understanding.choose_situation(deps, ctx, matter, situation):
         ctx.say("抱歉，我没听明白您的选择。")
 
 
@@ -590,25 +591,9 @@ def fill(deps: Deps, ctx: TurnContext, matter: Matter, expected: Any, quiet: boo
 
 
 def llm_proposals(deps: Deps, ctx: TurnContext, matter: Matter, expected: Any) -> list[SlotUpdate]:
-    """Ask the optional chat model (redacted text only); its proposals still go through the validators."""
-    if deps.llm is None:
-        return []
-    try:
-        proposed = deps.llm.propose_slots(ctx.redacted, {expected.name: expected.label})
-    except Exception:  # an optional helper: its failure never breaks the form
-        ctx.rules.append("llm.slots:error")
-        return []
-    out = []
-    for name, value in proposed.items():
-        f = matter.field(name)
-        if f is None:
-            continue
-        check = deps.filler.validate(f, value)
-        if check.ok:
-            ctx.state.slots[name] = Slot(name=name, value=check.value, source=Provenance(kind=SourceKind.TURN, turn=ctx.turn_index))
-            out.append(SlotUpdate(field=name, label=f.label, accepted=True, value=check.value))
-            ctx.rules.append(f"llm.slot.{name}:accepted")
-    return out
+    """The rules found nothing: the optional LLM proposes (redacted text only), the validators decide."""
+    for_other = any(v in ACTING_FOR_OTHER for v in ctx.state.situations.values())
+    return understanding.propose_slots(deps, ctx, matter, expected, for_other=for_other)
 
 
 def _age(born: dt.date, today: dt.date) -> int:

@@ -37,6 +37,12 @@ class ChatModelError(AssistantError):
     code = "chat_model_error"
 
 
+class ChatModelTimeoutError(ChatModelError):
+    """The chat model did not answer within its timeout (QINGSONG_LLM_TIMEOUT)."""
+
+    code = "chat_model_timeout"
+
+
 class HandoffNotFoundError(AssistantError):
     code = "not_found"
 

@@ -22,3 +22,6 @@ class AssistantSettings(Protocol):
 
     @property
     def llm_api_key(self) -> SecretStr | None: ...
+
+    @property
+    def llm_timeout(self) -> float: ...

@@ -119,6 +119,25 @@ class SlotFiller:
     def validate(self, f: FormField, value: Any) -> Validation:
         return self.validators.validate(f, value)
 
+    def check(self, f: FormField, proposed: Any) -> tuple[Any, Validation]:
+        """The one gate for every proposer (extractors, the optional LLM): the value a proposal stands for
+        (tidied) and whether the field accepts it (not a pronoun or filler, its validator, an 18-digit number in
+        a 证件号码 field checked like an ID, an address shaped like one)."""
+        tidied = tidy(f, proposed)
+        value = tidied.value
+        if tidied.reason is not None:
+            return value, Validation.reject(tidied.reason)
+        if is_not_a_value(value) or (isinstance(value, str) and UNCHANGED.fullmatch(value.strip())):
+            return value, Validation.reject(f"“{value}”不是{f.label}，请直接告诉我具体的{f.label}")
+        result = self.validate(f, value)
+        if result.ok and f.validator is None and _ID_LABEL.search(f.label) and re.fullmatch(r"\d{17}[\dXx]", str(value)) \
+                and not self.validators.run(ValidatorSpec(name="id_card"), value).ok:
+            # an 18-digit 身份证号 in a 证件号码 field is checked like one (a passport number is not 18 digits)
+            result = self.validators.run(ValidatorSpec(name="id_card"), value)
+        if result.ok and f.type.value == "address" and not looks_like_address(str(result.value)):
+            result = Validation.reject(f"“{result.value}”不像完整地址，请告诉我包含区、街道（路）和门牌号的地址")
+        return value, result
+
     def proposals(self, text: str, matter: Matter, expected: FormField | None, today: dt.date,
                   for_other: bool = False) -> list[tuple[FormField, Any]]:
         """Values the message gives, each for the field of the person it is about (see assistant/roles.py).
@@ -205,31 +224,13 @@ class SlotFiller:
             return [SlotUpdate(field=expected.name, label=expected.label, accepted=True, value=kept.value,
                                previous=kept.value, correction=False)]
         for f, proposed in self.proposals(text, matter, expected, today, for_other=for_other):
-            tidied = tidy(f, proposed)
-            value = tidied.value
-            if tidied.reason is not None:
-                previous = slots[f.name].value if f.name in slots else None
-                updates.append(SlotUpdate(field=f.name, label=f.label, accepted=False, value=value, previous=previous,
-                                          reason=tidied.reason))
-                continue
-            if isinstance(value, str) and f.name in slots and UNCHANGED.match(value.strip()):
+            if isinstance(proposed, str) and f.name in slots and UNCHANGED.match(proposed.strip()):
                 # "单位没变，还是原来那家": the value on the form stays, with its source
                 kept = slots[f.name]
                 updates.append(SlotUpdate(field=f.name, label=f.label, accepted=True, value=kept.value,
                                           previous=kept.value, correction=False))
                 continue
-            if is_not_a_value(value) or (isinstance(value, str) and UNCHANGED.fullmatch(value.strip())):
-                previous = slots[f.name].value if f.name in slots else None
-                updates.append(SlotUpdate(field=f.name, label=f.label, accepted=False, value=value, previous=previous,
-                                          reason=f"“{value}”不是{f.label}，请直接告诉我具体的{f.label}"))
-                continue
-            result = self.validate(f, value)
-            if result.ok and f.validator is None and _ID_LABEL.search(f.label) and re.fullmatch(r"\d{17}[\dXx]", str(value)) \
-                    and not self.validators.run(ValidatorSpec(name="id_card"), value).ok:
-                # an 18-digit 身份证号 in a 证件号码 field is checked like one (a passport number is not 18 digits)
-                result = self.validators.run(ValidatorSpec(name="id_card"), value)
-            if result.ok and f.type.value == "address" and not looks_like_address(str(result.value)):
-                result = Validation.reject(f"“{result.value}”不像完整地址，请告诉我包含区、街道（路）和门牌号的地址")
+            value, result = self.check(f, proposed)
             previous = slots[f.name].value if f.name in slots else None
             if result.ok:
                 slots[f.name] = Slot(name=f.name, value=result.value, source=Provenance(kind=SourceKind.TURN, turn=turn))

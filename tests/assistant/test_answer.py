@@ -11,7 +11,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from assistant.answer import ExtractiveComposer, LlmAssist, OpenAICompatibleChatModel, is_question, wanted_sections
+from assistant.catalog import FieldType, FormField
 from assistant.errors import ChatModelError
+from assistant.understanding import LlmUnderstanding, UnderstandingContext
 from kb.models import Kind, ScoreParts, SearchHit
 
 pytestmark = pytest.mark.unit
@@ -77,15 +79,19 @@ def server() -> Iterator[str]:
     httpd.shutdown()
 
 
-def test_openai_compatible_model_rephrases_and_proposes_slots(server: str) -> None:
+def test_openai_compatible_model_rephrases_and_reads_slots(server: str) -> None:
     _Handler.seen.clear()
-    _Handler.replies = ["一般5个工作日可以办好[1]。", '好的：{"area_sqm": "四十", "nope": "x"}']
+    _Handler.replies = ["一般5个工作日可以办好[1]。",
+                        '好的：{"slots": [{"field": "area_sqm", "value": "四十", "person": "applicant"}, '
+                        '{"field": "nope", "value": "x", "person": "applicant"}]}']
     model = OpenAICompatibleChatModel(server, "test-model", api_key="sk-test")
     llm = LlmAssist(model)
     composed = ExtractiveComposer().compose("要多久能办好？", HITS)
     phrased = llm.rephrase("要多久能办好？", composed)
     assert phrased.llm_phrased and phrased.text.startswith("一般5个工作日可以办好[1]。") and "guide-a v2" in phrased.text
-    assert llm.propose_slots("大概四十平", {"area_sqm": "经营面积（平方米）"}) == {"area_sqm": "四十"}
+    area = FormField(name="area_sqm", label="经营面积（平方米）", type=FieldType.NUMBER)
+    read = LlmUnderstanding(llm.model).understand("大概四十平", UnderstandingContext(fields=(area,)))
+    assert read is not None and [(p.field, p.value) for p in read.slots] == [("area_sqm", "四十")]  # "nope" is not a field
     first = _Handler.seen[0]
     assert first["auth"] == "Bearer sk-test" and first["body"]["model"] == "test-model"
     assert "承诺时限5个工作日" in first["body"]["messages"][1]["content"]
