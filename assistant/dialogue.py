@@ -592,8 +592,7 @@ def fill(deps: Deps, ctx: TurnContext, matter: Matter, expected: Any, quiet: boo
 
 def llm_proposals(deps: Deps, ctx: TurnContext, matter: Matter, expected: Any) -> list[SlotUpdate]:
     """The rules found nothing: the optional LLM proposes (redacted text only), the validators decide."""
-    for_other = any(v in ACTING_FOR_OTHER for v in ctx.state.situations.values())
-    return understanding.propose_slots(deps, ctx, matter, expected, for_other=for_other)
+    return understanding.propose_slots(deps, ctx, matter, expected, for_other=acting_for_other(ctx.state))
 
 
 def _age(born: dt.date, today: dt.date) -> int:

@@ -14,7 +14,7 @@ CASES = load_scenarios(SCENARIOS)
 
 
 def test_there_are_enough_scenarios() -> None:
-    assert len(CASES) >= 25
+    assert len(CASES) >= 150
     assert any("开店一件事" in d["name"] and d.get("profile") == "c-test-zhangsan" for _, d in CASES)
 
 
