@@ -103,3 +103,69 @@ def test_pronouns_and_filler_are_not_values(value: str) -> None:
 @pytest.mark.parametrize("value", ["张晓雨", "上海松江测试机械有限公司", "120"])
 def test_real_values_are_values(value: str) -> None:
     assert not is_not_a_value(value)
+
+
+# -- session 4: relatives, role fields, households, codes, field names said twice ---------------------
+HPF = REG.matter("m-hpf-withdraw-rent")
+ELDER = REG.matter("m-elderly-allowance")
+COMPANY = REG.matter("m-company-reg")
+DIBAO = REG.matter("m-dibao")
+NEW_PERMIT = REG.matter("m-residence-permit-new")
+COUSIN_ID = "410105199207100629"
+
+
+def test_a_relatives_details_fill_nothing_and_the_applicants_own_clause_answers() -> None:
+    slots: dict[str, Slot] = {}
+    FILLER.fill(f"我表姐也住这里，她身份证{COUSIN_ID}，我是9月1号登记的居住", NEW_PERMIT, slots,
+                NEW_PERMIT.field("residence_since"), 5, TODAY)
+    assert slots["residence_since"].value == dt.date(2026, 9, 1)
+    assert COUSIN_ID not in {str(s.value) for s in slots.values()}
+
+
+def test_a_colleague_fills_the_role_field_named_for_them_only() -> None:
+    slots = {"liaison_name": Slot(name="liaison_name", value="样例何强", source=Provenance(kind=SourceKind.PROFILE))}
+    FILLER.fill("联络员换成我同事测试陈小青", COMPANY, slots, None, 9, TODAY)
+    assert slots["liaison_name"].value == "测试陈小青"
+    slots = {}
+    FILLER.fill("我同事电话13800002222", COMPANY, slots, None, 9, TODAY)
+    assert "mobile" not in slots
+
+
+def test_a_family_members_income_counts_for_the_household() -> None:
+    slots: dict[str, Slot] = {}
+    FILLER.fill("我妈退休金每月2800，我没收入", DIBAO, slots, DIBAO.field("monthly_income"), 6, TODAY)
+    assert slots["monthly_income"].value == 2800
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("卡号 6222 0200 0000 0000 000", "6222020000000000000"),
+    ("卡号输错了，是6222020000000000001", "6222020000000000001"),
+    ("工行的卡 6222-0200-0000-0000-123", "6222020000000000123"),
+])
+def test_a_code_is_the_code_itself(text: str, value: str) -> None:
+    slots: dict[str, Slot] = {}
+    FILLER.fill(text, HPF, slots, HPF.field("bank_card"), 5, TODAY)
+    assert slots["bank_card"].value == value
+
+
+def test_a_bare_id_answers_the_asked_partner_field_and_never_corrects_the_applicants() -> None:
+    slots = own_slots()
+    FILLER.fill(f"不好意思抄错了，是{PARTNER_ID}", MARRIAGE, slots, MARRIAGE.field("partner_id_number"), 7, TODAY)
+    assert slots["partner_id_number"].value == PARTNER_ID and slots["id_number"].value == OWN_ID
+
+
+def test_a_field_named_twice_or_by_its_qualifier_is_the_right_one() -> None:
+    slots = {"mobile": Slot(name="mobile", value="13800001005", source=Provenance(kind=SourceKind.PROFILE))}
+    FILLER.fill("电话号码不对，现在用13800005555", ELDER, slots, None, 4, TODAY)
+    assert slots["mobile"].value == "13800005555" and "id_number" not in slots
+    slots = {"birth_date": Slot(name="birth_date", value=dt.date(1995, 11, 11), source=Provenance(kind=SourceKind.PROFILE))}
+    FILLER.fill("预约日期改成12月20号", MARRIAGE, slots, None, 8, TODAY)
+    assert slots["appointment_date"].value == dt.date(2026, 12, 20) and slots["birth_date"].value == dt.date(1995, 11, 11)
+
+
+@pytest.mark.parametrize(("text", "value"), [("店名叫上海松江阿三面馆", "上海松江阿三面馆"), ("就叫上海松江测试小饭馆", "上海松江测试小饭馆")])
+def test_the_words_that_introduce_a_name_are_not_part_of_it(text: str, value: str) -> None:
+    shop = REG.matter("m-individual-business-reg")
+    slots: dict[str, Slot] = {}
+    FILLER.fill(text, shop, slots, shop.field("shop_name"), 6, TODAY)
+    assert slots["shop_name"].value == value
