@@ -167,6 +167,10 @@ def identify(deps: Deps, ctx: TurnContext) -> None:
     ctx.identification = ident
     ctx.retrieved.extend(ident.hits)
     ctx.rules.append(f"identify.{ident.decision.value}")
+    settled = _settled_by_rules(deps, ctx, ident, negation.kept) if ident.decision != Decision.ACCEPT else None
+    if settled is not None:
+        begin(deps, ctx, settled, ident.confidence)
+        return
     ident = understanding.settle_identification(deps, ctx, ident)  # the optional LLM, only when the rules are unsure
     if ident.decision == Decision.UNKNOWN or not ident.candidates:
         handoff(deps, ctx, "unknown", UNKNOWN)
@@ -174,19 +178,6 @@ def identify(deps: Deps, ctx: TurnContext) -> None:
     if ident.decision == Decision.CLARIFY:
         close = ident.close()
         shown = close if len(close) >= 2 else list(ident.candidates[:3])
-        held = _already_held(deps, ctx, [c.id for c in shown])
-        if held and len(shown) - len(held) == 1:
-            # "我们的食品经营许可证要办一下" from a business that holds one: not a new licence, the other matter
-            only = next(c for c in shown if c.id not in held)
-            ctx.rules.append(f"identify.holds_result:{','.join(held)}")
-            begin(deps, ctx, only.id, ident.confidence)
-            return
-        covering = _covering_bundle(deps, [c.id for c in shown])
-        if covering is not None:
-            # "我想开个小饭馆": 开店一件事 and its own steps are not rivals; the bundle covers them all
-            ctx.rules.append(f"identify.bundle_covers:{covering}")
-            begin(deps, ctx, covering, ident.confidence)
-            return
         ctx.state.candidates = [c.id for c in shown]
         ctx.state.question = ctx.text
         ctx.state.phase = Phase.CLARIFY
@@ -207,6 +198,43 @@ def _request_clause(text: str) -> str | None:
         return None
     asks = [c for c in re.split(r"[，,。；;！!？?]", text) if _REQUEST_CUE.search(c)]
     return asks[-1].strip() if asks else None
+
+
+def _settled_by_rules(deps: Deps, ctx: TurnContext, ident: Identification, text: str) -> str | None:
+    """An unsure identification the rules can still settle (each recorded in the trace):
+    - of the close candidates, all but one issue an e-licence the person already holds (食品经营许可证);
+    - the close candidates are a 一件事 and its own steps ("我想开个小饭馆");
+    - the person names one entry outright by its title or alias ("给宝宝办张社保卡", "想跟女朋友去扯证"),
+      unless it is a question or the identifier asks which action on one object is meant."""
+    shown = [c.id for c in (ident.close() if len(ident.close()) >= 2 else ident.candidates[:3])]
+    if ident.decision == Decision.CLARIFY:
+        held = [] if is_question(text) else _already_held(deps, ctx, shown)  # a question may be about anyone's
+        if held and len(shown) - len(held) == 1:
+            ctx.rules.append(f"identify.holds_result:{','.join(held)}")
+            return next(c for c in shown if c not in held)
+        covering = _covering_bundle(deps, shown)
+        if covering is not None:
+            ctx.rules.append(f"identify.bundle_covers:{covering}")
+            return covering
+    if ident.confusable or is_question(text):
+        return None  # same object, different actions, and the message says neither: that is asked
+    named = _named_entry(deps, text, [c.id for c in ident.candidates[:3]])
+    if named is not None:
+        ctx.rules.append(f"identify.named:{named}")
+    return named
+
+
+def _named_entry(deps: Deps, text: str, among: list[str]) -> str | None:
+    """The one entry among the top candidates whose title or alias the message says, longest name first."""
+    t = normalize(text)
+    found: dict[str, int] = {}
+    for e in deps.registry.entries():
+        if e.id in among:
+            lengths = [len(n) for n in (e.title, *e.aliases) if n and len(n) >= 2 and n in t]
+            if lengths:
+                found[e.id] = max(lengths)
+    ranked = sorted(found.items(), key=lambda kv: -kv[1])
+    return ranked[0][0] if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]) else None
 
 
 def _already_held(deps: Deps, ctx: TurnContext, ids: list[str]) -> list[str]:

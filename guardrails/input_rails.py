@@ -206,5 +206,5 @@ class InputRails:
 
 
 _DECISIVE = (RuleVerdict.BLOCK, RuleVerdict.HOLD, RuleVerdict.EMERGENCY)
-_CLAIM_CUE = re.compile(r"说|听|据|消息|网上|网传|公众号|视频|朋友圈|群里|新政策|最新|规定|通知|文件|公告|口气|口吻|模仿|编|伪造|"
+_CLAIM_CUE = re.compile(r"听说|据说|人说|网上说|都说|说是|说会|说能|说可以|说要|说有|说每|听人|听朋友|据|消息|网上|网传|公众号|视频|朋友圈|群里|新政策|最新|规定|通知|文件|公告|口气|口吻|模仿|编|伪造|"
                         r"付费|加急|真的|对吗|对吧|对不对|是吧|保证|截图")
