@@ -174,6 +174,20 @@ def _overlap(a: str, b: str) -> int:
     return best
 
 
+def said_in_passing(text: str, options: Sequence[OptionText]) -> str | None:
+    """The option a message names in passing ("头一回办", "到网点自己拿"): by label or keyword only, negation
+    respected, never by ordinal, shape or overlap — the message was not an answer to this question."""
+    if not options:
+        return None
+    scores, ruled_out = _keyword_scores(text, options)
+    for label in ruled_out:
+        scores.pop(label, None)
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
+        return ranked[0][0]
+    return None
+
+
 def pick(text: str, options: Sequence[OptionText], ordinal_text: str | None = None) -> str | None:
     """The label of the option the reply picks, or None when nothing decides it (see the module doc)."""
     if not options:

@@ -212,16 +212,15 @@ def _settled_by_rules(deps: Deps, ctx: TurnContext, ident: Identification, text:
         if held and len(shown) - len(held) == 1:
             ctx.rules.append(f"identify.holds_result:{','.join(held)}")
             return next(c for c in shown if c not in held)
-        covering = _covering_bundle(deps, shown)
-        if covering is not None:
-            ctx.rules.append(f"identify.bundle_covers:{covering}")
-            return covering
-    if ident.confusable or is_question(text):
-        return None  # same object, different actions, and the message says neither: that is asked
-    named = _named_entry(deps, text, [c.id for c in ident.candidates[:3]])
+    # same object, different actions, and the message says neither: that is asked
+    named = None if ident.confusable or is_question(text) else _named_entry(deps, text, [c.id for c in ident.candidates[:3]])
     if named is not None:
         ctx.rules.append(f"identify.named:{named}")
-    return named
+        return named
+    covering = _covering_bundle(deps, shown) if ident.decision == Decision.CLARIFY else None
+    if covering is not None:
+        ctx.rules.append(f"identify.bundle_covers:{covering}")
+    return covering
 
 
 def _named_entry(deps: Deps, text: str, among: list[str]) -> str | None:

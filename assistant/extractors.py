@@ -302,7 +302,7 @@ def looks_like_address(value: str) -> bool:
 _CODE_LABEL = re.compile(r"(?:卡号|账号|编号|号码|证号|代码)$")
 _CODE = re.compile(r"(?<![0-9A-Za-z])[0-9A-Za-z](?:[0-9A-Za-z]|[ \-](?=[0-9A-Za-z])){5,39}(?![0-9A-Za-z])")
 # "店名叫…", "名字是…", "就叫…": the words that introduce a value, not part of it
-_VALUE_LEAD = re.compile(r"^(?:[\u4e00-\u9fff]{0,5}?(?:名字|名称|店名|公司名|企业名|字号|名))?(?:就|还)?(?:叫做|叫|是|为|写|填)[：:\s]*")
+_VALUE_LEAD = re.compile(r"^(?:[\u4e00-\u9fff]{0,5}?(?:名字|名称|店名|公司名|企业名|字号|名))?(?:就|还)?(?:叫做|叫|是|为|写|填|选的是|选|用)[：:\s]*")
 
 
 def extract_text(text: str, f: FormField, today: dt.date) -> Any:
@@ -379,6 +379,8 @@ def field_keywords(f: FormField) -> list[str]:
     role = _ROLE_NOUN.search(core)
     if role:
         words.add(role.group(1))
+    if core.endswith("企业") and len(core) >= 4:
+        words.update(core[:-2] + w for w in ("店", "公司", "厂"))  # 刻章企业 is said 刻章店
     if core.startswith("新") and core.endswith(("地址", "住址", "住所")):
         words.update(("搬到", "搬去", "新家"))
     # "新地址是…" names the new-address field, never the registered one: qualified labels get qualified words.

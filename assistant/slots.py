@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from assistant.catalog import FormField, Matter, Op, Situation, ValidatorSpec
+from assistant.choices import OptionText, said_in_passing
 from assistant.extractors import (
     ExtractorRegistry,
     choose_option,
@@ -22,9 +23,9 @@ from assistant.extractors import (
     find_id_numbers,
     find_mobiles,
     find_uscc,
-    longest_keyword,
     looks_like_address,
     mentioned_fields,
+    option_keywords,
 )
 from assistant.models import Provenance, Slot, SourceKind
 from assistant.roles import (
@@ -103,9 +104,10 @@ def detect_situations(text: str, matter: Matter, known: dict[str, str]) -> dict[
     for s in matter.deciding_situations():
         if s.id in known:
             continue
-        picked = longest_keyword(t, {o.value: (o.label, *o.keywords) for o in s.options})
+        labels = {o.label: o.value for o in s.options}
+        picked = said_in_passing(t, [OptionText(o.label, (o.value, *o.keywords)) for o in s.options])
         if picked is not None:
-            found[s.id] = picked
+            found[s.id] = labels[picked]
     return found
 
 
@@ -203,6 +205,13 @@ class SlotFiller:
                 out.append((addresses[0], value))
                 taken.add(addresses[0].name)
                 rest = ""
+        # An option of another choice field said in passing ("还是工商银行，到网点自己拿"): that field's value.
+        for f in matter.form:
+            if f.type.value == "enum" and f.name not in taken and f != expected and f.options:
+                option = said_in_passing(t, [OptionText(o, option_keywords(f.options).get(o, ())) for o in f.options])
+                if option is not None:
+                    out.append((f, option))
+                    taken.add(f.name)
         # Whatever precedes the first named field answers the question just asked.
         if expected is not None and expected.name not in taken and _meaningful(rest):
             value = self.extractors.extract(rest, expected, today)
