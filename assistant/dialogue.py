@@ -40,7 +40,8 @@ from assistant.status import answer_status, asks_status
 from guardrails.config import HELD_MESSAGE
 from kb.text import normalize
 
-APPLY = re.compile(r"我想|我要|想办|要办|帮我(?!算|查|看|问|想|说|解释|分析)|我准备|准备|打算|开一家|开个|开家|申请一下|现在办|开始办|在线办")
+APPLY = re.compile(r"我想|我要|想办|要办|帮我(?!算|查|看|问|想|说|解释|分析)|我准备|准备|打算|开一家|开个|开家|申请一下|现在办|开始办|在线办|"
+                   r"(?:想|要)[^，,。？?!！]{0,4}(?:办|续|申请|申领|换|补|开|注册|登记|备案|弄)")
 ACTING_FOR_OTHER = frozenset({"agent", "guardian", "proxy", "entrusted"})  # 代办/监护/委托: the profile is the agent's
 FORM_RESUMABLE = (Phase.SITUATION, Phase.CONSENT, Phase.COLLECT, Phase.CONFIRM)
 APPLY_NEW = re.compile(r"(我想|我要|想|要|帮我)(再)?(申请|办理?|开)(一个|一份|个)?(新的)?")
@@ -462,6 +463,12 @@ def on_offer(deps: Deps, ctx: TurnContext) -> None:
             offer_queued(deps, ctx)
             return
         ctx.finish(Outcome.ANSWERED, "好的。还有其他想了解或办理的事吗？")
+    elif s.offer and not deps.registry.is_bundle(s.offer) and not is_question(t) \
+            and detect_situations(t, deps.registry.matter(s.offer), {}):
+        # "没搬家 单位也没换 别一个个问了": answering the matter's own questions is a yes, with the answers
+        entry, s.offer = s.offer, None
+        ctx.rules.append("dialogue.offer_answered")
+        start(deps, ctx, entry, s.confidence)
     elif s.offer and (answer is True or "开始办理" in t or ("办" in t and not is_question(t) and answer is not False)):
         entry, s.offer = s.offer, None
         start(deps, ctx, entry, s.confidence)

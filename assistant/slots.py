@@ -31,6 +31,7 @@ from assistant.models import Provenance, Slot, SourceKind
 from assistant.roles import (
     FAMILY,
     HOUSEHOLD_FIELD,
+    PERSONAL_FIELD,
     ROLE_FIELD,
     UNCHANGED,
     Clause,
@@ -164,6 +165,7 @@ class SlotFiller:
                 named = {f.name for f, _, _ in mentioned_fields(part.text, matter.form)}
                 form = [f for f in matter.form if f.name not in taken and (
                     field_person(f) == person or (ROLE_FIELD.search(f.label) and f.name in named)
+                    or (f.name in named and not PERSONAL_FIELD.search(f.label) and field_person(f) == Person.APPLICANT)
                     or (person in FAMILY and HOUSEHOLD_FIELD.search(f.label)))]
                 exp = expected if expected is not None and expected in form else _named_field(part.text, form)
             if not form:
