@@ -379,6 +379,8 @@ def field_keywords(f: FormField) -> list[str]:
     role = _ROLE_NOUN.search(core)
     if role:
         words.add(role.group(1))
+    if core.endswith("住所"):
+        words.add("地址")  # 公司住所 is said 地址
     if core.endswith("企业") and len(core) >= 4:
         words.update(core[:-2] + w for w in ("店", "公司", "厂"))  # 刻章企业 is said 刻章店
     if core.startswith("新") and core.endswith(("地址", "住址", "住所")):
@@ -410,10 +412,12 @@ def mentioned_fields(text: str, form: tuple[FormField, ...]) -> list[tuple[FormF
             # shares the words said before it
             rivals = [g for _, g, kk in candidates if kk == k and not any(g is h for h, _, _ in found)]
             before = t[max(0, pos - 4):pos]
-            scored = sorted(((sum(ch in g.label for ch in set(before)), n, g) for n, g in enumerate(rivals)),
-                            key=lambda x: (-x[0], x[1]))
-            if scored and scored[0][0] > 0:
-                f = scored[0][2]
+            # ties: the plainest label (公司住所 before 法定代表人住所)
+            # ties: a label that ends in the word itself, then the plainest label (公司住所 before 法定代表人住所)
+            scored = sorted(((sum(ch in g.label for ch in set(before)), not re.sub(r"（.*?）", "", g.label).endswith(k),
+                              len(g.label), n, g) for n, g in enumerate(rivals)), key=lambda x: (-x[0], x[1], x[2], x[3]))
+            if scored and (scored[0][0] > 0 or k == "地址"):
+                f = scored[0][4]
         taken.append(span)
         found.append((f, span[0], span[1]))
     # "电话号码" is one field named twice: a generic word right after another mention adds nothing

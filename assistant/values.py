@@ -56,12 +56,21 @@ _RELATION_LEAD = re.compile(
     r"代办人|监护人|孩子|儿子|女儿|宝宝|母亲|父亲|妈妈|爸爸|我妈|我爸)?(?:叫|是|名叫|名字叫)?")
 
 
+_ROLE_VERB_LEAD = re.compile(r"^(?:让|请|由|就写|写|填|就是|是|叫)+")
+_ROLE_VERB_TAIL = re.compile(r"(?:来当|来做|来担任|担任|当|来办|负责|就行|吧)+$")
+
+
 def _name(f: FormField, text: str) -> Tidied:
     if _NAME.fullmatch(text) and not CHATTER.search(text) and not re.search(r"叫|名字|姓名|大名", text):
         return Tidied(text)
     bare = _RELATION_LEAD.sub("", text, count=1)
     if bare != text and re.fullmatch(r"[\u4e00-\u9fff·]{2,6}", bare) and not CHATTER.search(bare):
         return Tidied(bare)
+    # "让示例许诺来当", "代办人就写我，示例孙小龙": the clause that is only a name, once role verbs are dropped
+    for clause in reversed([c for c in _CLAUSE.split(text) if c]):
+        core = _ROLE_VERB_TAIL.sub("", _ROLE_VERB_LEAD.sub("", _RELATION_LEAD.sub("", clause, count=1)))
+        if re.fullmatch(r"[\u4e00-\u9fff·]{2,6}", core) and not CHATTER.search(core):
+            return Tidied(core)
     found = [m.group(1) for m in _NAME_AFTER.finditer(text) if not CHATTER.search(m.group(1))]
     if found:
         return Tidied(found[-1])  # "我叫沈阿婆 大名王秀英": the last one said
