@@ -53,7 +53,7 @@ def tidy(f: FormField, value: object) -> Tidied:
 _RELATION_LEAD = re.compile(
     r"^(?:换成|改成|改为|换为|就是|是)?(?:我的?|他的?|她的?)?(?:同事|朋友|租客|房东|承租人|出租人|对方|老婆|老公|爱人|妻子|丈夫|"
     r"媳妇|女朋友|男朋友|对象|未婚妻|未婚夫|表姐|表哥|表妹|表弟|姐姐|哥哥|妹妹|弟弟|室友|邻居|亲戚|联络员|经办人|股东|"
-    r"代办人|监护人|孩子|儿子|女儿|宝宝|母亲|父亲|妈妈|爸爸|我妈|我爸)?(?:叫|是|名叫|名字叫)?")
+    r"代办人|监护人|孩子|儿子|女儿|宝宝|母亲|父亲|妈妈|爸爸|我妈|我爸|老伴|老头子|老太婆)?(?:叫|是|名叫|名字叫)?")
 
 
 _ROLE_VERB_LEAD = re.compile(r"^(?:让|请|由|就写|写|填|就是|是|叫)+")
@@ -66,14 +66,14 @@ def _name(f: FormField, text: str) -> Tidied:
     bare = _RELATION_LEAD.sub("", text, count=1)
     if bare != text and re.fullmatch(r"[\u4e00-\u9fff·]{2,6}", bare) and not CHATTER.search(bare):
         return Tidied(bare)
-    # "让示例许诺来当", "代办人就写我，示例孙小龙": the clause that is only a name, once role verbs are dropped
-    for clause in reversed([c for c in _CLAUSE.split(text) if c]):
-        core = _ROLE_VERB_TAIL.sub("", _ROLE_VERB_LEAD.sub("", _RELATION_LEAD.sub("", clause, count=1)))
-        if re.fullmatch(r"[\u4e00-\u9fff·]{2,6}", core) and not CHATTER.search(core):
-            return Tidied(core)
     found = [m.group(1) for m in _NAME_AFTER.finditer(text) if not CHATTER.search(m.group(1))]
     if found:
         return Tidied(found[-1])  # "我叫沈阿婆 大名王秀英": the last one said
+    # "让示例许诺来当", "代办人就写我，示例孙小龙": the clause that is only a name, once role verbs are dropped
+    for clause in reversed([c for c in _CLAUSE.split(text) if c]):
+        core = _ROLE_VERB_TAIL.sub("", _ROLE_VERB_LEAD.sub("", _RELATION_LEAD.sub("", clause, count=1)))
+        if re.fullmatch(r"[\u4e00-\u9fff·]{2,6}", core) and not CHATTER.search(core) and not re.search(r"叫|名字|老伴", core):
+            return Tidied(core)
     return Tidied(text, f"“{text[:20]}”不像{f.label}，请只告诉我{f.label}，比如“张三”")
 
 
