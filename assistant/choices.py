@@ -162,7 +162,7 @@ def _by_shape(text: str, options: Sequence[OptionText]) -> str | None:
     return None
 
 
-def _overlap(a: str, b: str) -> int:
+def longest_common(a: str, b: str) -> int:
     """Length of the longest common substring (both short, so the quadratic scan is fine)."""
     best = 0
     for i in range(len(a)):
@@ -213,7 +213,7 @@ def pick(text: str, options: Sequence[OptionText], ordinal_text: str | None = No
     shaped = _by_shape(text, remaining if len(remaining) == 2 else options)
     if shaped is not None:
         return shaped
-    overlap = sorted(((_overlap(o.label, text), o.label) for o in remaining), reverse=True)
+    overlap = sorted(((longest_common(o.label, text), o.label) for o in remaining), reverse=True)
     if overlap and overlap[0][0] >= 2 and (len(overlap) == 1 or overlap[0][0] > overlap[1][0]):
         return overlap[0][1]
     return None

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict
 from pypinyin import lazy_pinyin
 
 from assistant.catalog import CatalogEntry
+from assistant.choices import longest_common
 from assistant.knowledge import KbKnowledge
 from assistant.lexicon import Lexicon
 from assistant.ports import KnowledgeSearch
@@ -377,7 +378,7 @@ class MatterIdentifier:
             e = idx.entries[i]
             if e.kind != idx.entries[top].kind or fused[top] - fused[i] > self.config.facet_margin:
                 continue
-            if idx.actions[i] and idx.actions[i] != top_actions and _common(top_title, e.title) >= 3:
+            if idx.actions[i] and idx.actions[i] != top_actions and longest_common(top_title, e.title) >= 3:
                 group.append(i)
         return tuple(idx.entries[i].id for i in group) if len(group) > 1 and top_actions else ()
 
@@ -409,15 +410,6 @@ class MatterIdentifier:
         return [top.score, ident.margin, top.dense, min(max(c.knowledge for c in ident.candidates), 1.5)]
 
 
-def _common(a: str, b: str) -> int:
-    best = 0
-    for i in range(len(a)):
-        for j in range(i + best + 1, len(a) + 1):
-            if a[i:j] in b:
-                best = j - i
-            else:
-                break
-    return best
 
 
 def _cover(fused: np.ndarray, members: list[int]) -> float:
