@@ -24,6 +24,7 @@ from assistant.answer import LlmAssist, OpenAICompatibleChatModel
 from assistant.engine import Assistant
 from assistant.models import Outcome, SourceKind, TurnResult
 from kb.embedders import HashEmbedder
+from tests.assistant.test_engine import say
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.integration
@@ -105,15 +106,6 @@ def helped(hash_assistant: Assistant, llm: ScriptedLlm) -> Iterator[Assistant]:
     hash_assistant.deps.llm = LlmAssist(OpenAICompatibleChatModel(llm.url, "scripted", timeout=3.0))
     yield hash_assistant
     hash_assistant.deps = saved
-
-
-def say(a: Assistant, lines: list[str], profile: str | None = None, session: str | None = None) -> list[TurnResult]:
-    out = []
-    for line in lines:
-        r = a.turn(line, session_id=session, profile_id=profile, principal_id=profile)
-        session = r.session_id
-        out.append(r)
-    return out
 
 
 def form(a: Assistant, sid: str) -> dict[str, Any]:
