@@ -63,7 +63,8 @@ _OWN_ACTION = re.compile(r"(想|要|我们|咱们|咱|准备|打算|预约|约|�
 # 面积, 坐落) may be given in a clause about someone else when the clause names the field.
 PERSONAL_FIELD = re.compile(r"姓名|名字|身份证|证件号|电话|手机|出生|性别|户籍|户口|婚姻|民族|职业|工作单位|住址|住所|邮箱")
 _PRONOUN = re.compile(r"^[，,。；;\s]*(她|他|伊|ta)(?!们)")
-_CLAUSE = re.compile(r"[，,。；;！!？?\n]+|\s{2,}")
+# Phone typing uses a space as a comma ("河南的呀 内地 伊叫王小美 身份证…"): a space between two Han characters splits.
+_CLAUSE = re.compile(r"[，,。；;！!？?\n]+|\s{2,}|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
 
 # Fields that name a role another person may hold (企业联络员姓名, 紧急联系人电话): a clause about a colleague
 # or a relative may fill them when it names the role ("联络员换成我同事陈小青").

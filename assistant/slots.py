@@ -161,6 +161,9 @@ class SlotFiller:
             if person is None:
                 form = [f for f in matter.form if f.name not in taken]
                 exp = expected if expected is not None and expected.name not in taken else None
+                if exp is not None and field_person(exp) != Person.APPLICANT and any(
+                        c.person == field_person(exp) for c in parts[parts.index(part) + 1:]):
+                    exp = None  # "河南的呀 内地 她叫王小美": her name is in the clause about her
             else:
                 named = {f.name for f, _, _ in mentioned_fields(part.text, matter.form)}
                 form = [f for f in matter.form if f.name not in taken and (
@@ -193,7 +196,8 @@ class SlotFiller:
         rest = t[: mentions[0][1]] if mentions else t
         for finder, validator in ((find_id_numbers, "id_card"), (find_uscc, "uscc"), (find_mobiles, "mobile")):
             for found in finder(rest):
-                rest = rest.replace(found, " ")
+                # the number and the word that named it ("身份证4115…", "电话1380…") leave nothing behind
+                rest = re.sub(rf"(?:{_CODE_WORDS})?[：:是为\s]*{re.escape(found)}", " ", rest)
                 target = _target(matter, validator, expected, taken)
                 if target is not None:
                     out.append((target, found))
@@ -292,6 +296,7 @@ def _target(matter: Matter, validator: str, expected: FormField | None, taken: s
 
 
 _ID_LABEL = re.compile(r"证件号码|身份证号|身份号码")
+_CODE_WORDS = r"身份证号码|身份证号|身份证|证件号码|证件号|手机号码|手机号|手机|电话号码|电话|联系电话|信用代码|税号"
 
 
 def _meaningful(text: str) -> bool:

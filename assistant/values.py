@@ -56,6 +56,7 @@ _RELATION_LEAD = re.compile(
     r"代办人|监护人|孩子|儿子|女儿|宝宝|母亲|父亲|妈妈|爸爸|我妈|我爸|老伴|老头子|老太婆)?(?:叫|是|名叫|名字叫)?")
 
 
+_FIELD_NOUN = re.compile(r"叫|名字|老伴|电话|手机|身份证|证件|号码|地址|住址|姓名|日期|生日|户口|单位|面积|邮箱|银行|卡号")
 _ROLE_VERB_LEAD = re.compile(r"^(?:让|请|由|就写|写|填|就是|是|叫)+")
 _ROLE_VERB_TAIL = re.compile(r"(?:来当|来做|来担任|担任|当|来办|负责|就行|吧)+$")
 
@@ -72,7 +73,7 @@ def _name(f: FormField, text: str) -> Tidied:
     # "让示例许诺来当", "代办人就写我，示例孙小龙": the clause that is only a name, once role verbs are dropped
     for clause in reversed([c for c in _CLAUSE.split(text) if c]):
         core = _ROLE_VERB_TAIL.sub("", _ROLE_VERB_LEAD.sub("", _RELATION_LEAD.sub("", clause, count=1)))
-        if re.fullmatch(r"[\u4e00-\u9fff·]{2,6}", core) and not CHATTER.search(core) and not re.search(r"叫|名字|老伴", core):
+        if re.fullmatch(r"[\u4e00-\u9fff·]{2,6}", core) and not CHATTER.search(core) and not _FIELD_NOUN.search(core):
             return Tidied(core)
     return Tidied(text, f"“{text[:20]}”不像{f.label}，请只告诉我{f.label}，比如“张三”")
 

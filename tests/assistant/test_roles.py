@@ -169,3 +169,15 @@ def test_the_words_that_introduce_a_name_are_not_part_of_it(text: str, value: st
     slots: dict[str, Slot] = {}
     FILLER.fill(text, shop, slots, shop.field("shop_name"), 6, TODAY)
     assert slots["shop_name"].value == value
+
+
+def test_a_partners_details_typed_with_spaces_never_reach_the_applicants_fields() -> None:
+    """Found by a persona walking the live server: "河南的呀 内地 伊叫王小美 身份证… 电话…" put her ID and phone
+    into the applicant's fields and "电话" into 对方姓名."""
+    from assistant.dialect import to_mandarin
+
+    slots = own_slots()
+    text = to_mandarin(f"河南的呀 内地 伊叫王小美 身份证{PARTNER_ID} 电话13800003456")
+    FILLER.fill(text, MARRIAGE, slots, MARRIAGE.field("partner_name"), 3, TODAY)
+    assert slots["partner_name"].value == "王小美" and slots["partner_id_number"].value == PARTNER_ID
+    assert slots["id_number"].value == OWN_ID and "mobile" not in slots
