@@ -45,6 +45,7 @@ APPLY = re.compile(r"我想|我要|想办|要办|帮我(?!算|查|看|问|想|�
 ACTING_FOR_OTHER = frozenset({"agent", "guardian", "proxy", "entrusted"})  # 代办/监护/委托: the profile is the agent's
 FORM_RESUMABLE = (Phase.SITUATION, Phase.CONSENT, Phase.COLLECT, Phase.CONFIRM)
 APPLY_NEW = re.compile(r"(我想|我要|想|要|帮我)(再)?(申请|办理?|开)(一个|一份|个)?(新的)?")
+GO_AHEAD = re.compile(r"办吧|办呀|办啊|那就办|就办吧|开始办|帮我办了?吧|办起来")
 CONFIRM_WORDS = ("确认提交", "确认", "提交", "确定提交", "确认无误", "确认申请", "同意提交", "确定", "确认无误提交")
 HUMAN = re.compile(r"转人工|人工客服|人工服务|找人工|真人|工作人员帮|人工帮办")
 CANCEL = re.compile(r"^(?:取消|不办了|算了|重新开始|重来|退出|结束)|"
@@ -456,6 +457,8 @@ def on_offer(deps: Deps, ctx: TurnContext) -> None:
     s = ctx.state
     t = normalize(ctx.text)
     answer = None if is_question(t) else yes_no(ctx.text)  # "要多久" asks; it does not say 要
+    if answer is None and GO_AHEAD.search(t):
+        answer = True  # "好的 办吧 要钱伐 要多久": a go-ahead with a question is still a go-ahead
     if answer is False or any(w in t for w in ("暂不", "不办", "不用", "先不")):
         s.offer, s.phase = None, Phase.IDLE
         if s.queued:
