@@ -42,7 +42,7 @@ CONCEPTS: tuple[tuple[str, ...], ...] = (
     ("单身", "未婚", "没结婚", "还没结婚", "没对象"),
     ("丢了", "掉了", "丢失", "遗失", "找不到", "不见了", "被偷", "弄丢"),
     ("坏了", "损坏", "断了", "折了", "烂了", "碎了", "读不出"),
-    ("到期", "过期", "快到期", "期满", "要到期", "到期了", "满了"),
+    ("到期", "过期", "快到期", "要到期", "到期了"),
     ("最低", "下限", "最少", "最便宜", "最低档", "最低那档"),
     ("最高", "上限", "最多", "最高档"),
     ("窗口", "自己去拿", "自己去取", "现场领", "窗口拿", "窗口领", "网点", "自己去领"),
@@ -58,6 +58,10 @@ CONCEPTS: tuple[tuple[str, ...], ...] = (
     ("外国", "老外", "外籍", "外国人", "国外"),
     ("内地", "大陆", "中国人", "国内"),
 )
+
+# Groups that join an option only when one of its words is exactly a member: 期满 inside 劳动合同期满 is not a
+# document's validity ("身份证过期了" does not answer how a labour contract ended).
+_EXACT_ONLY = frozenset({"到期"})
 
 # "不是我自己辞职的", "不要全套", "没有外地的": the keyword after it is what the person rules out.
 _NEGATOR = re.compile(r"(?:不是|并不是|不要|不用|不想|并非|别|非|没有|没|未|不)$")
@@ -97,7 +101,8 @@ def expanded(words: Sequence[str]) -> tuple[str, ...]:
     one of the words or a part of one ("首次刻制" brings 第一次, 头一回 …)."""
     out = [w for w in words if w]
     for group in CONCEPTS:
-        if any(_part_of(g, w) for w in out[: len(words)] for g in group):
+        exact = group[0] in _EXACT_ONLY
+        if any((g == w if exact else _part_of(g, w)) for w in out[: len(words)] for g in group):
             out.extend(g for g in group if g not in out)
     return tuple(out)
 

@@ -578,7 +578,16 @@ def on_confirm(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
         answer_question(deps, ctx, matter, ctx.text, s.confidence)
         return
     updates = fill(deps, ctx, matter, expected=None)
-    s.situations.update(detect_situations(ctx.text, matter, s.situations))
+    changed = {k: v for k, v in detect_situations(ctx.text, matter, {}).items() if s.situations.get(k) != v}
+    for sid, value in changed.items():  # "不是辞职，是公司裁员": a situation corrected on the confirmation screen
+        situation = matter.situation(sid)
+        old, new = (situation.option(s.situations.get(sid, "")) if situation else None), (situation.option(value) if situation else None)
+        s.situations[sid] = value
+        ctx.rules.append(f"situation.{sid}={value}:corrected")
+        if new is not None:
+            ctx.say(f"已将情形由“{old.label if old else '未选择'}”改为“{new.label}”。")
+    if changed:
+        updates = updates or [SlotUpdate(field=sid, label=sid, accepted=True, value=v) for sid, v in changed.items()]
     if not updates and is_question(ctx.text):
         answer_question(deps, ctx, matter, ctx.text, s.confidence)
     elif not updates:
@@ -700,7 +709,8 @@ def show_confirmation(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
             ctx.citations.append(f.citation)
     s.phase, s.pending = Phase.CONFIRM, "confirm"
     ctx.choices = list(CONFIRM_CHOICES)
-    ctx.finish(Outcome.AWAITING_CONFIRMATION, confirmation_screen(matter, s.slots, ctx.checklist, ctx.findings))
+    ctx.finish(Outcome.AWAITING_CONFIRMATION,
+               confirmation_screen(matter, s.slots, ctx.checklist, ctx.findings, s.situations))
 
 
 def submit(deps: Deps, ctx: TurnContext, matter: Matter) -> None:

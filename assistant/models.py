@@ -56,7 +56,8 @@ class Provenance(Value):
         if self.kind == SourceKind.TURN:
             return f"您在第{self.turn}轮对话中提供"
         if self.kind == SourceKind.PROFILE:
-            return f"个人/企业档案（{self.profile_field}）"
+            field = PROFILE_FIELD_LABELS.get(self.profile_field or "", "")
+            return f"个人/企业档案（{field}）" if field else "个人/企业档案"
         if self.kind == SourceKind.ELICENCE:
             until = f"有效期至{self.expires_on.isoformat()}" if self.expires_on else "长期有效"
             return f"电子证照《{self.licence_name}》{_mask(self.licence_number)}，{self.issuer}签发，{until}"
@@ -64,6 +65,17 @@ class Provenance(Value):
             return f"待“{self.carried_from}”办结、证照核发后由工作人员补充"
         inner = self.original.describe() if self.original else ""
         return f"沿用自“{self.carried_from}”" + (f"（{inner}）" if inner else "")
+
+
+# What a citizen reads for a profile field (一人一档/一企一档): never the raw key.
+PROFILE_FIELD_LABELS: dict[str, str] = {
+    "name": "姓名/名称", "gender": "性别", "birth_date": "出生日期", "mobile": "手机号码", "email": "电子邮箱",
+    "address": "地址", "hukou_address": "户籍地址", "hukou_type": "户籍类型", "employer": "工作单位",
+    "marital_status": "婚姻状况", "id_number": "证件号码", "uscc": "统一社会信用代码", "legal_rep": "法定代表人",
+    "legal_rep_id_number": "法定代表人证件号码", "registered_capital_wan": "注册资本", "founded_on": "成立日期",
+    "enterprise_type": "企业类型", "employees": "从业人数", "registered_district": "登记地区",
+    "industry_code": "行业代码", "revenue_wan": "营业收入", "tax_credit_rating": "纳税信用等级",
+}
 
 
 def _mask(number: str | None) -> str:

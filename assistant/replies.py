@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +20,6 @@ HANDOFF = "好的，已为您转接线上人工帮办，工作人员会看到我
 CANCELLED = "好的，已取消当前办理。还有什么可以帮您？"
 CONSENT_QUESTION = ("为了帮您自动填写表单、核对可免交的材料，我需要读取您的个人档案（一人一档/一企一档）和电子证照。"
                     "是否同意？（不同意也可以，我们一项项手动填写）")
-CONFIRM_HINT = "确认无误请回复“确认提交”；如需修改，直接告诉我，例如“面积改成45平米”。"
 
 YES_NO = (Choice(label="同意", value="同意"), Choice(label="不同意", value="不同意"))
 CONFIRM_CHOICES = (Choice(label="确认提交", value="确认提交"), Choice(label="修改", value="我要修改"))
@@ -110,10 +110,22 @@ def findings_text(findings: Sequence[Finding]) -> str:
 
 
 def confirmation_screen(
-    matter: Matter, slots: dict[str, Slot], checklist: Sequence[ChecklistItem], findings: Sequence[Finding]
+    matter: Matter, slots: dict[str, Slot], checklist: Sequence[ChecklistItem], findings: Sequence[Finding],
+    situations: dict[str, str] | None = None,
 ) -> str:
     lines = [f"请核对“{matter.name}”的申请信息："]
+    chosen = [(s, s.option(situations[s.id])) for s in matter.situations if situations and s.id in situations]
+    if chosen:  # what the form and 预审 rest on is shown too, so a misread answer can be corrected here
+        lines.append("办理情形：" + "；".join(f"{s.question.rstrip('？?')} —— {o.label}" for s, o in chosen if o))
     for n, f in enumerate((f for f in matter.form if f.name in slots), 1):
         s = slots[f.name]
         lines.append(f"{n}. {f.label}：{show(s.value, f)}（来源：{s.source.describe()}）")
-    return "\n".join([*lines, checklist_text(checklist), findings_text(findings), CONFIRM_HINT])
+    return "\n".join([*lines, checklist_text(checklist), findings_text(findings), confirm_hint(matter, slots)])
+
+
+def confirm_hint(matter: Matter, slots: dict[str, Slot]) -> str:
+    """How to confirm or correct, with an example from this form (not 面积 on a form without one)."""
+    example = next((f for f in matter.form if f.name in slots and f.type.value in ("string", "number", "integer")
+                    and f.name not in ("id_number",)), None)
+    said = f"例如“{re.sub(r'（.*?）', '', example.label)}改成……”" if example else "例如“电话改成13800001234”"
+    return f"确认无误请回复“确认提交”；如需修改，直接告诉我，{said}；情形选错了，直接说正确的情形。"
