@@ -192,6 +192,9 @@ def parse_date(text: str, today: dt.date) -> dt.date | None:
         if word in t:
             year = today.year + delta
             break
+    lone = re.search(r"(?<!\d)((?:19|20)\d{2})年(?!\d{1,2}月)", t)  # "7月15号 2025年的": the year said apart
+    if lone:
+        year = int(lone.group(1))
     m = re.search(r"(?<!\d)(\d{4})年(\d{1,2})月", t)
     if m:
         return _safe_date(int(m.group(1)), int(m.group(2)), day)

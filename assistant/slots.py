@@ -189,7 +189,7 @@ class SlotFiller:
             stop = mentions[n + 1][1] if n + 1 < len(mentions) else len(t)
             # An option may contain the field's keyword (上海银行 / 合作银行): enums look at the whole message.
             option = choose_option(t, f.options) if f.type.value == "enum" else None
-            value = option if option is not None else self.extractors.extract(t[end:stop], f, today)
+            value = option if option is not None else self.extractors.extract(after_correction(t[end:stop]), f, today)
             if value is not None:
                 out.append((f, value))
         taken = {f.name for f, _ in out}
@@ -220,7 +220,7 @@ class SlotFiller:
                     taken.add(f.name)
         # Whatever precedes the first named field answers the question just asked.
         if expected is not None and expected.name not in taken and _meaningful(rest):
-            value = self.extractors.extract(rest, expected, today)
+            value = self.extractors.extract(after_correction(rest), expected, today)
             if value is not None:
                 out.append((expected, value))
         return out
@@ -255,6 +255,16 @@ class SlotFiller:
                 updates.append(SlotUpdate(field=f.name, label=f.label, accepted=False, value=value, previous=previous,
                                           reason=result.reason, correction=correction or previous is not None))
         return updates
+
+
+# "下个月15号到期 哦不对 是7月15号", "大概60平 不对 合同上写的是58.5平方": what follows the self-correction
+SELF_CORRECTION = re.compile(r"(?:哦不对|不对不对|不对|说错了|搞错了|写错了|记错了|讲错了|哦不|不是不是|更正一下)[，,。！!\s]*")
+
+
+def after_correction(text: str) -> str:
+    """The part of a span after its last self-correction, when something was said before it and comes after."""
+    cuts = [m for m in SELF_CORRECTION.finditer(text) if m.start() > 0 and text[m.end():].strip()]
+    return text[cuts[-1].end():] if cuts else text
 
 
 def _later_valid(filler: SlotFiller, rest: list[Clause], f: FormField, today: dt.date) -> bool:
@@ -295,7 +305,7 @@ def _target(matter: Matter, validator: str, expected: FormField | None, taken: s
     return fields[0] if len(fields) == 1 else None
 
 
-_ID_LABEL = re.compile(r"证件号码|身份证号|身份号码")
+_ID_LABEL = re.compile(r"证件号码|身份证号|身份号码|社会保障号码")
 _CODE_WORDS = r"身份证号码|身份证号|身份证|证件号码|证件号|手机号码|手机号|手机|电话号码|电话|联系电话|信用代码|税号"
 
 

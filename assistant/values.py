@@ -64,6 +64,9 @@ _ROLE_VERB_TAIL = re.compile(r"(?:来当|来做|来担任|担任|当|来办|负�
 def _name(f: FormField, text: str) -> Tidied:
     if _NAME.fullmatch(text) and not CHATTER.search(text) and not re.search(r"叫|名字|姓名|大名", text):
         return Tidied(text)
+    first = re.match(r"^([\u4e00-\u9fff·]{2,4})(?:[，,。；;\s]+)", text)
+    if first and not CHATTER.search(first.group(1)) and not _FIELD_NOUN.search(first.group(1)):
+        return Tidied(first.group(1))  # "孙琪 琪是王字旁的琪", "王小美 刚刚讲过了": the name comes first
     bare = _RELATION_LEAD.sub("", text, count=1)
     if bare != text and re.fullmatch(r"[\u4e00-\u9fff·]{2,6}", bare) and not CHATTER.search(bare):
         return Tidied(bare)
@@ -78,7 +81,12 @@ def _name(f: FormField, text: str) -> Tidied:
     return Tidied(text, f"“{text[:20]}”不像{f.label}，请只告诉我{f.label}，比如“张三”")
 
 
+_LABEL_ONLY = re.compile(r"^[\u4e00-\u9fff]{0,6}?(?:号码|卡号|账号|编号|证号|名字|姓名|名称|地址|电话|日期)(?:是|为|叫)?[：:]?$")
+
+
 def _text(f: FormField, text: str) -> Tidied:
+    if _LABEL_ONLY.fullmatch(text):
+        return Tidied(text, f"没能从这句话里找到{f.label}，请只告诉我{f.label}本身")  # "社保卡号是" names, gives nothing
     if not CHATTER.search(text) and len(text) <= 40:
         return Tidied(text)
     clean = [c for c in (_LEAD.sub("", c) for c in _CLAUSE.split(text) if c) if c and not CHATTER.search(c)]

@@ -181,3 +181,26 @@ def test_a_partners_details_typed_with_spaces_never_reach_the_applicants_fields(
     FILLER.fill(text, MARRIAGE, slots, MARRIAGE.field("partner_name"), 3, TODAY)
     assert slots["partner_name"].value == "王小美" and slots["partner_id_number"].value == PARTNER_ID
     assert slots["id_number"].value == OWN_ID and "mobile" not in slots
+
+
+@pytest.mark.parametrize(("matter", "field", "text", "value"), [
+    # found on the live server: the correction after 哦不对 / 不对 is the value, and the year said apart counts
+    ("m-residence-permit-renew", "permit_expires_on", "下个月15号到期 哦不对 是7月15号 2025年的", dt.date(2025, 7, 15)),
+    ("m-individual-business-reg", "area_sqm", "大概60平 不对 合同上写的是58.5平方", 58.5),
+    # a name comes first, its explanation after; a number said with its own label
+    ("m-elderly-allowance", "name", "孙琪 琪是王字旁的琪 身份证31011719520308002X", "孙琪"),
+    ("m-elderly-allowance", "ss_card_number", "社保卡号是31011719520308002X", "31011719520308002X"),
+    ("m-marriage-registration", "partner_name", "王小美 刚刚讲过了 你记性不好", "王小美"),
+])
+def test_what_people_say_around_a_value_is_not_the_value(matter: str, field: str, text: str, value: object) -> None:
+    m = REG.matter(matter)
+    slots: dict[str, Slot] = {}
+    FILLER.fill(text, m, slots, m.field(field), 3, TODAY)
+    assert slots[field].value == value
+
+
+def test_a_label_without_its_value_is_asked_again() -> None:
+    m = REG.matter("m-elderly-allowance")
+    slots: dict[str, Slot] = {}
+    [u] = FILLER.fill("社保卡号是", m, slots, m.field("ss_card_number"), 3, TODAY)
+    assert not u.accepted and "ss_card_number" not in slots
