@@ -302,7 +302,7 @@ def looks_like_address(value: str) -> bool:
     return len(value) >= 6 and len(marks) >= 2 and bool(_PLACE.search(value))
 
 
-_CODE_LABEL = re.compile(r"(?:卡号|账号|编号|号码|证号|代码)$")
+CODE_LABEL = re.compile(r"(?:卡号|账号|编号|号码|证号|代码)$")
 _CODE = re.compile(r"(?<![0-9A-Za-z])[0-9A-Za-z](?:[0-9A-Za-z]|[ \-](?=[0-9A-Za-z])){5,39}(?![0-9A-Za-z])")
 # "店名叫…", "名字是…", "就叫…": the words that introduce a value, not part of it
 _VALUE_LEAD = re.compile(r"^(?:[\u4e00-\u9fff]{0,5}?(?:名字|名称|店名|公司名|企业名|字号|名))?(?:就|还)?(?:叫做|叫|是|为|写|填|选的是|选|用)[：:\s]*")
@@ -312,7 +312,7 @@ def extract_text(text: str, f: FormField, today: dt.date) -> Any:
     t = normalize(text)
     core = re.sub(r"（.*?）", "", f.label)
     t = re.sub(rf"^.*?{re.escape(core)}(?:是|为|叫|改成|改为|应该是)?[：:，,\s]*", "", t) if core and core in t else t
-    if _CODE_LABEL.search(core):
+    if CODE_LABEL.search(core):
         # 卡号, 证件号码, 编号: the code itself, spaces and dashes dropped ("卡号 6222 0200 …", "抄错了，是3401…")
         codes = [c for c in (m.group(0) for m in _CODE.finditer(t)) if sum(ch.isdigit() for ch in c) >= 4]
         if codes:
@@ -363,7 +363,7 @@ _GENERIC_SUFFIXES = ("面积", "地址", "地点", "电话", "名称", "姓名",
                      "卡号")
 _NAME_WORDS = ("名字", "店名", "公司名", "企业名", "字号", "店铺名")
 # Role nouns in a label ("企业联络员姓名" is named as 联络员): the role alone names the field.
-_ROLE_NOUN = re.compile(r"(联络员|联系人|经办人|代办人|监护人|受托人|股东|发起人|监事|董事|财务负责人)")
+_ROLE_NOUN = re.compile(r"(联络员|联系人|经办人|代办人|监护人|受托人|股东|发起人|监事|董事|财务负责人|办税人员)")
 _SYNONYMS = {"mobile": ("手机", "电话", "联系方式"), "id_card": ("身份证",), "uscc": ("信用代码", "税号")}
 
 
@@ -381,7 +381,9 @@ def field_keywords(f: FormField) -> list[str]:
         words.update(_NAME_WORDS)
     role = _ROLE_NOUN.search(core)
     if role:
-        words.add(role.group(1))
+        words.update((role.group(1), role.group(1).replace("人员", "员")))  # 办税人员 is said 办税员
+    if "不动产权证" in core:
+        words.update(("房产证号", "房产证", "产权证号", "产证号"))
     if core.endswith("住所"):
         words.add("地址")  # 公司住所 is said 地址
     if core.endswith("企业") and len(core) >= 4:
@@ -410,6 +412,9 @@ def mentioned_fields(text: str, form: tuple[FormField, ...]) -> list[tuple[FormF
         span = (pos, pos + len(k))
         if any(a < span[1] and span[0] < b for a, b in taken):
             continue
+        if f.validator and f.validator.name in ("mobile", "id_card") and k in ("手机", "电话") \
+                and not re.match(r"\s*(?:号码?|是|为|改|换|[：:]|\d|不对|错)", t[span[1]:span[1] + 4]):
+            continue  # "上海松江示例手机维修店": 手机 in a name is not the phone field
         if k in _GENERIC_SUFFIXES:
             # "预约日期" is 预约登记日期, not 出生日期: among the fields ending in the same word, the one whose label
             # shares the words said before it

@@ -68,7 +68,7 @@ _CLAUSE = re.compile(r"[，,。；;！!？?\n]+|\s{2,}|(?<=[\u4e00-\u9fff])\s+(?
 
 # Fields that name a role another person may hold (企业联络员姓名, 紧急联系人电话): a clause about a colleague
 # or a relative may fill them when it names the role ("联络员换成我同事陈小青").
-ROLE_FIELD = re.compile(r"联络员|联系人|经办人|股东|发起人|监事|董事|财务负责人")
+ROLE_FIELD = re.compile(r"联络员|联系人|经办人|股东|发起人|监事|董事|财务负责人|办税人员")
 # Fields about the whole household (家庭月收入合计, 共同生活家庭人口数): what a family member earns counts there.
 HOUSEHOLD_FIELD = re.compile(r"家庭|共同生活|全家|全户")
 FAMILY = frozenset({Person.OTHER, Person.FATHER, Person.MOTHER, Person.CHILD})

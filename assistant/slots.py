@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from assistant.catalog import FormField, Matter, Op, Situation, ValidatorSpec
 from assistant.choices import OptionText, said_in_passing
 from assistant.extractors import (
+    CODE_LABEL,
     ExtractorRegistry,
     choose_option,
     clean_value,
@@ -26,6 +27,7 @@ from assistant.extractors import (
     looks_like_address,
     mentioned_fields,
     option_keywords,
+    parse_date,
 )
 from assistant.models import Provenance, Slot, SourceKind
 from assistant.roles import (
@@ -185,14 +187,25 @@ class SlotFiller:
         t = normalize(text)
         out: list[tuple[FormField, Any]] = []
         mentions = mentioned_fields(t, matter.form)
+        free: list[str] = []  # clauses after a named value that name no field ("店名叫…，三十平，店在…路12号")
         for n, (f, _start, end) in enumerate(mentions):
             stop = mentions[n + 1][1] if n + 1 < len(mentions) else len(t)
+            span = after_correction(t[end:stop])
+            if f.type.value != "enum" and not CODE_LABEL.search(re.sub(r"[（）()]", "", f.label)):
+                head, *tail = re.split(r"[，,；;。]", span)
+                if head.strip() and tail:
+                    span, free = head, free + tail
             # An option may contain the field's keyword (上海银行 / 合作银行): enums look at the whole message.
             option = choose_option(t, f.options) if f.type.value == "enum" else None
-            value = option if option is not None else self.extractors.extract(after_correction(t[end:stop]), f, today)
+            value = option if option is not None else self.extractors.extract(span, f, today)
             if value is not None:
                 out.append((f, value))
         taken = {f.name for f, _ in out}
+        for part in free:
+            typed = self._typed(part, matter, taken, expected, today)
+            if typed is not None:
+                out.append(typed)
+                taken.add(typed[0].name)
         rest = t[: mentions[0][1]] if mentions else t
         for finder, validator in ((find_id_numbers, "id_card"), (find_uscc, "uscc"), (find_mobiles, "mobile")):
             for found in finder(rest):
@@ -224,6 +237,51 @@ class SlotFiller:
             if value is not None:
                 out.append((expected, value))
         return out
+
+    def _typed(self, part: str, matter: Matter, taken: set[str], expected: FormField | None,
+               today: dt.date) -> tuple[FormField, Any] | None:
+        """A clause that names no field, read by the shape of its value: an area (三十平), a date, an address
+        (店在…路12号 → the business address), a count with its unit (5辆, 25份, 3个人)."""
+        t = part.strip()
+        if not t:
+            return None
+        open_fields = [f for f in matter.form if f.name not in taken]
+
+        def one(fields: list[FormField]) -> FormField | None:
+            if expected is not None and expected in fields:
+                return expected
+            return fields[0] if len(fields) == 1 else None
+
+        if re.search(r"平方?米?|㎡", t) and re.search(r"\d|[一二三四五六七八九十百两]", t):
+            f = one([f for f in open_fields if f.type.value in ("number", "integer") and "平方米" in f.label])
+            if f is not None and (v := self.extractors.extract(t, f, today)) is not None:
+                return f, v
+        unit = re.search(r"(?:\d+|[一二三四五六七八九十两]+)\s*(辆|份|个人|人|名|台)", t)
+        if unit:
+            word = {"辆": "车", "份": "份", "个人": "人", "人": "人", "名": "人", "台": "台"}[unit.group(1)]
+            f = one([f for f in open_fields if f.type.value in ("number", "integer") and word in f.label])
+            if f is not None and (v := self.extractors.extract(t, f, today)) is not None:
+                return f, v
+        code = re.search(r"\d[\d \-]{11,}\d", t)
+        if code:
+            f = one([f for f in open_fields if re.search(r"卡号|账号", f.label)])
+            if f is not None:
+                return f, re.sub(r"[ \-]", "", code.group(0))
+        if looks_like_address(clean_value(t)):
+            addresses = [f for f in open_fields if f.type.value == "address"]
+            if len(addresses) > 1:
+                business = bool(re.search(r"店|铺|门面|经营|公司|场所", t))
+                addresses = [f for f in addresses
+                             if bool(re.search(r"场所|店|公司住所|注册地|经营地址", f.label)) == business]
+            f = one(addresses)
+            if f is not None and (v := self.extractors.extract(t, f, today)) is not None:
+                return f, v
+        date = parse_date(t, today)
+        if date is not None:
+            f = one([f for f in open_fields if f.type.value == "date"])
+            if f is not None:
+                return f, date
+        return None
 
     def fill(
         self, text: str, matter: Matter, slots: dict[str, Slot], expected: FormField | None, turn: int, today: dt.date,
@@ -258,12 +316,16 @@ class SlotFiller:
 
 
 # "下个月15号到期 哦不对 是7月15号", "大概60平 不对 合同上写的是58.5平方": what follows the self-correction
-SELF_CORRECTION = re.compile(r"(?:哦不对|不对不对|不对|说错了|搞错了|写错了|记错了|讲错了|哦不|不是不是|更正一下)[，,。！!\s]*")
+SELF_CORRECTION = re.compile(r"(?:哦不对|不对不对|不对|说错了|搞错了|写错了|记错了|讲错了|输错了|抄错了|填错了|打错了|哦不|不是不是|"
+                             r"更正一下)[，,。！!\s]*(?:应该)?(?:是|为)?")
 
 
 def after_correction(text: str) -> str:
-    """The part of a span after its last self-correction, when something was said before it and comes after."""
-    cuts = [m for m in SELF_CORRECTION.finditer(text) if m.start() > 0 and text[m.end():].strip()]
+    """The part of a span after its last self-correction ("写错了，应该是…"), when something comes after it."""
+    negated = re.match(r"^\s*(?:不是|并不是)[^，,。；;]{1,16}[，,]\s*(?:而)?(?:应该)?是", text)
+    if negated and text[negated.end():].strip():
+        return text[negated.end():]  # "不是40，是60平"
+    cuts = [m for m in SELF_CORRECTION.finditer(text) if text[m.end():].strip()]
     return text[cuts[-1].end():] if cuts else text
 
 

@@ -204,3 +204,22 @@ def test_a_label_without_its_value_is_asked_again() -> None:
     slots: dict[str, Slot] = {}
     [u] = FILLER.fill("社保卡号是", m, slots, m.field("ss_card_number"), 3, TODAY)
     assert not u.accepted and "ss_card_number" not in slots
+
+
+def test_a_busy_owner_gives_several_values_in_one_message() -> None:
+    """"店名就叫…，三十平，做餐饮，店在…路12号": each clause goes to the field its value's shape fits."""
+    shop = REG.matter("m-individual-business-reg")
+    slots: dict[str, Slot] = {}
+    FILLER.fill("店名就叫上海松江示例面馆，三十平，做餐饮，店在上海市松江区方松街道样例路12号", shop, slots,
+                shop.field("shop_name"), 5, TODAY)
+    assert slots["shop_name"].value == "上海松江示例面馆" and slots["area_sqm"].value == 30
+    assert slots["address"].value == "上海市松江区方松街道样例路12号" and "domicile" not in slots
+
+
+def test_a_name_containing_a_field_word_stays_whole_and_a_negated_value_is_replaced() -> None:
+    shop = REG.matter("m-individual-business-reg")
+    slots: dict[str, Slot] = {}
+    FILLER.fill("名字叫上海松江示例手机维修店，二十五平方", shop, slots, shop.field("shop_name"), 5, TODAY)
+    assert slots["shop_name"].value == "上海松江示例手机维修店" and "mobile" not in slots
+    FILLER.fill("面积不是40，是60平", shop, slots, None, 6, TODAY)
+    assert slots["area_sqm"].value == 60
