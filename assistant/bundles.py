@@ -98,14 +98,19 @@ def skip_done(registry: MatterRegistry, bundle: MatterBundle, step: int, profile
               today: dt.date) -> tuple[int, list[Skip]]:
     """From `step` on, skip the steps whose result exists; return the first step to do and the skips."""
     skips: list[Skip] = []
-    named = names_step(registry, bundle, text) if says_done(text) else None
+    # the steps named in the clauses that say something is done ("养老金那块单位已经帮我办好了"), not elsewhere
+    done_clauses = [c for c in re.split(r"[，,。；;！!？?]", text) if c and says_done(c)]
+    named = {n for c in done_clauses for n in named_steps(registry, bundle, c)}
+    if done_clauses and not named and says_done(text):
+        single = names_step(registry, bundle, text)
+        named = {single} if single is not None and len(done_clauses) == 1 and single == step else set()
     while step < len(bundle.matters):
         matter = registry.matter(bundle.matters[step])
         licence = existing_result(matter, profile, today)
         if licence is not None:
             skips.append(Skip(matter.id, "elicence", f"您的电子证照中已有《{licence.name}》（{licence.issuer}），"
                                                      f"“{matter.name}”无需再办，已跳过。"))
-        elif named == step:
+        elif step in named:
             skips.append(Skip(matter.id, "declared", f"您说“{matter.name}”已经办好（本人声明），已跳过这一项。"))
         else:
             break

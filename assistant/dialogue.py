@@ -34,7 +34,14 @@ from assistant.replies import (
     expired_notice,
     prefill_summary,
 )
-from assistant.slots import SlotUpdate, answer_situation, detect_situations, next_field, open_situations
+from assistant.slots import (
+    SELF_CORRECTION,
+    SlotUpdate,
+    answer_situation,
+    detect_situations,
+    next_field,
+    open_situations,
+)
 from assistant.state import Phase, SessionState
 from assistant.status import answer_status, asks_status
 from guardrails.config import HELD_MESSAGE
@@ -88,7 +95,7 @@ def control(deps: Deps, ctx: TurnContext) -> None:
     elif ctx.state.bundle_id and ctx.state.phase in (Phase.SITUATION, Phase.CONSENT, Phase.COLLECT, Phase.CONFIRM) \
             and bundles.says_done(t) and _names_current_or_none(deps, ctx, t):
         skip_current_step(deps, ctx)
-    elif asks_status(t) and not APPLY_NEW.search(t):
+    elif asks_status(t) and not APPLY_NEW.search(t) and "一件事" not in t:
         answer_status(deps, ctx)  # "我的申请到哪一步了" is a status query, never a new application
     elif is_confirmation(t) and ctx.state.phase != Phase.CONFIRM:
         ctx.rules.append("dialogue.confirm_without_screen")
@@ -146,7 +153,7 @@ def identify(deps: Deps, ctx: TurnContext) -> None:
     text = "".join(asked).strip("，,。；; ") or text
     first, *more = [p for p in SECOND_REQUEST.split(text) if p.strip()] or [text]
     negation = split_negation(first if more else text)
-    ident = deps.identifier.identify(negation.kept)
+    ident = deps.identifier.identify(_corrected_request(negation.kept))
     focus = _request_clause(negation.kept) if ident.decision != Decision.ACCEPT else None
     if focus is not None:
         # a long story with the request at the end ("…你们能不能帮我把开面馆的手续弄起来？"): identify the request
@@ -189,6 +196,18 @@ def identify(deps: Deps, ctx: TurnContext) -> None:
         return
     top = ident.candidates[0]
     begin(deps, ctx, top.id, ident.confidence)
+
+
+_ACTION_WORDS = re.compile(r"续签|续办|续期|补办|补领|换领|新办|首次|注销|变更|延续")
+
+
+def _corrected_request(text: str) -> str:
+    """"居住证续签咋弄 哦不对 我之前从来没办过 是第一次": the object said first, the action said after the correction."""
+    cue = list(SELF_CORRECTION.finditer(text))
+    if not cue or cue[-1].start() == 0 or not text[cue[-1].end():].strip():
+        return text
+    before, after = text[: cue[-1].start()], text[cue[-1].end():]
+    return f"{_ACTION_WORDS.sub('', before).strip()}，{after.strip()}"
 
 
 _REQUEST_CUE = re.compile(r"帮我|能不能|能否|想办|要办|手续|怎么办|申请|办理|弄起来|办起来|办一下")
@@ -439,6 +458,14 @@ def on_clarify(deps: Deps, ctx: TurnContext) -> None:
     if negation.none_of_shown and negation.kept == ctx.text.strip():  # "都不是" and nothing else
         s.candidates, s.phase, s.question = [], Phase.IDLE, None
         ctx.finish(Outcome.ANSWERED, "好的，请换个说法描述您想办的事，比如“孩子出生后要报户口”。")
+        return
+    answered = [c for c in s.candidates if not deps.registry.is_bundle(c)
+                and detect_situations(normalize(ctx.text), deps.registry.matter(c), {})]
+    if len(answered) == 1 and not negation.any:
+        # "上海户口" after 灵活就业 or 用人单位社保: it answers a question of one of them, so that one is meant
+        question, s.candidates, s.question = s.question, [], None
+        ctx.rules.append(f"identify.chosen_by_answer:{answered[0]}")
+        begin(deps, ctx, answered[0], None, text=question)
         return
     fresh = deps.identifier.identify(negation.kept)
     short = len(re.findall(r"[\u4e00-\u9fffA-Za-z]", negation.kept)) < 4  # "租的" answers a form question, not this one
