@@ -86,7 +86,7 @@ def start_step(registry: MatterRegistry, bundle: MatterBundle, text: str) -> int
     """Where a bundle starts: the step named in 从…开始 (of "从注册到刻章…", the first), 现在要…, 只剩…, 就差…;
     else the first."""
     for m in START_AT.finditer(text):
-        x = (m.group("x") or m.group("y") or "").split("到")[0]
+        x = re.split(r"到|跟|和|与|、|以及|还有", m.group("x") or m.group("y") or "")[0]  # the first step named
         x = _STEP_TAIL.sub("", x.strip())
         named = names_step(registry, bundle, x) if len(x) >= 2 else None
         if named is not None:

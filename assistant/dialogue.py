@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from assistant import bundles, understanding
-from assistant.answer import is_question
+from assistant.answer import is_question, wanted_sections
 from assistant.catalog import Matter
 from assistant.checklist import build_checklist
 from assistant.context import Deps, TurnContext
@@ -335,6 +335,7 @@ def begin(deps: Deps, ctx: TurnContext, entry_id: str, confidence: float | None,
         matter = reg.matter(entry_id)
         ctx.state.offer, ctx.state.confidence = entry_id, confidence
         ctx.state.phase = Phase.OFFER
+        ctx.state.last_question = said
         answered = answer_question(deps, ctx, matter, said, confidence)
         if answered:
             if ctx.outcome == Outcome.ANSWERED:
@@ -506,7 +507,11 @@ def on_offer(deps: Deps, ctx: TurnContext) -> None:
         # A follow-up ("怎么补", "要多久", "一个月多少钱") is about the matter just discussed.
         ctx.rules.append(f"dialogue.follow_up:{s.offer}")
         matter = deps.registry.matter(s.offer)
-        if answer_question(deps, ctx, matter, ctx.text, s.confidence) and ctx.outcome == Outcome.ANSWERED:
+        question = ctx.text
+        if not wanted_sections(question) and s.last_question and re.search(r"呢[？?]?$|那.{0,8}[？?]?$", question.strip()):
+            question = f"{question} {s.last_question}"  # elliptical: the aspect asked before, about what is said now
+        s.last_question = ctx.text if wanted_sections(ctx.text) else s.last_question
+        if answer_question(deps, ctx, matter, question, s.confidence) and ctx.outcome == Outcome.ANSWERED:
             ctx.say(f"需要我现在帮您在线办理“{matter.name}”吗？")
             ctx.choices = [Choice(label="开始办理", value="开始办理"), Choice(label="暂不办理", value="暂不办理")]
         elif not ctx.done:
@@ -517,8 +522,14 @@ def on_offer(deps: Deps, ctx: TurnContext) -> None:
         identify(deps, ctx)
 
 
+_SERVICE_OBJECT = re.compile(r"证|卡|照|金|保|津贴|补贴|户口|许可|登记|备案|公积金|章|发票|招牌|低保|公司|个体|退休|结婚|离婚|出生")
+
+
 def _names_another_matter(deps: Deps, current: str, text: str) -> bool:
-    """Whether a follow-up question is confidently about a different matter than the current one."""
+    """Whether a follow-up question is confidently about a different matter than the current one. A short
+    follow-up that names no service object ("要是丢了补办呢", "要多久") is about the current one."""
+    if len(re.findall(r"[\u4e00-\u9fff]", text)) <= 10 and not _SERVICE_OBJECT.search(text):
+        return False
     ident = deps.identifier.identify(text)
     return ident.decision == Decision.ACCEPT and ident.top is not None and ident.top.id != current
 

@@ -52,6 +52,7 @@ class SessionState(BaseModel):
     queued: list[str] = Field(default_factory=list)  # a second request of one message, offered after the first
     # "帮我妈申请…她74岁了" typed on the 74-year-old's own account: the profile is the beneficiary's, not the agent's
     stated_age: int | None = None
+    last_question: str | None = None  # the question last answered: "要是丢了补办呢" asks the same about 补办
     profile_is_beneficiary: bool = False
 
     def reset_matter(self) -> None:
