@@ -133,6 +133,9 @@ def extract_number(text: str, f: FormField, today: dt.date) -> Any:
     original = normalize(text)
     text = _HOUSE_NUMBER.sub(" ", to_arabic(normalize(text)))  # 5号101室 is an address, not a quantity
     unit = _unit(f)
+    counted = re.search(r"\d+\s*(个人|人|口|名|辆|份|台|岁)", text)
+    if counted and counted.group(1)[-1] not in f.label and not re.search(r"元|块|钱|万", text):
+        return None  # "两个人" is a headcount, never an amount of money or an area
     if "平方米" in unit:
         a = area(text)
         if a is not None:
@@ -384,6 +387,8 @@ def field_keywords(f: FormField) -> list[str]:
         words.update((role.group(1), role.group(1).replace("人员", "员")))  # 办税人员 is said 办税员
     if "不动产权证" in core:
         words.update(("房产证号", "房产证", "产权证号", "产证号"))
+    if core.endswith("银行"):
+        words.add("开户行")
     if core.endswith("住所"):
         words.add("地址")  # 公司住所 is said 地址
     if core.endswith("企业") and len(core) >= 4:

@@ -28,6 +28,7 @@ from assistant.extractors import (
     mentioned_fields,
     option_keywords,
     parse_date,
+    to_arabic,
 )
 from assistant.models import Provenance, Slot, SourceKind
 from assistant.roles import (
@@ -144,7 +145,7 @@ class SlotFiller:
         return value, result
 
     def proposals(self, text: str, matter: Matter, expected: FormField | None, today: dt.date,
-                  for_other: bool = False) -> list[tuple[FormField, Any]]:
+                  for_other: bool = False, filled: frozenset[str] = frozenset()) -> list[tuple[FormField, Any]]:
         """Values the message gives, each for the field of the person it is about (see assistant/roles.py).
         `for_other`: the citizen applies for someone else, so "我" is the agent and the person they talk about
         (老伴, 我妈, 孩子) is the applicant of the form."""
@@ -154,8 +155,8 @@ class SlotFiller:
         if all(c.person in (None, Person.APPLICANT) for c in parts):
             own = [f for f in matter.form if field_person(f) == Person.APPLICANT or f == expected]
             if any(c.person == Person.APPLICANT for c in parts) and len(own) < len(matter.form):
-                return self._proposals(text, matter.model_copy(update={"form": tuple(own)}), expected, today)
-            return self._proposals(text, matter, expected, today)
+                return self._proposals(text, matter.model_copy(update={"form": tuple(own)}), expected, today, filled)
+            return self._proposals(text, matter, expected, today, filled)
         out: list[tuple[FormField, Any]] = []
         taken: set[str] = set()
         for part in parts:  # clause by clause: each value goes to a field of the person its clause is about
@@ -175,7 +176,7 @@ class SlotFiller:
                 exp = expected if expected is not None and expected in form else _named_field(part.text, form)
             if not form:
                 continue  # nothing on this form is about that person: their details are not the applicant's
-            for f, value in self._proposals(part.text, matter.model_copy(update={"form": tuple(form)}), exp, today):
+            for f, value in self._proposals(part.text, matter.model_copy(update={"form": tuple(form)}), exp, today, filled):
                 if f == expected and person is None and not self.validate(f, value).ok and _later_valid(
                         self, parts[parts.index(part) + 1:], f, today):
                     continue  # "我表姐也住这里，…，我是9月1号登记的": the clause that has the date answers
@@ -183,7 +184,8 @@ class SlotFiller:
                 taken.add(f.name)
         return out
 
-    def _proposals(self, text: str, matter: Matter, expected: FormField | None, today: dt.date) -> list[tuple[FormField, Any]]:
+    def _proposals(self, text: str, matter: Matter, expected: FormField | None, today: dt.date,
+                   filled: frozenset[str] = frozenset()) -> list[tuple[FormField, Any]]:
         t = normalize(text)
         out: list[tuple[FormField, Any]] = []
         mentions = mentioned_fields(t, matter.form)
@@ -191,7 +193,7 @@ class SlotFiller:
         for n, (f, _start, end) in enumerate(mentions):
             stop = mentions[n + 1][1] if n + 1 < len(mentions) else len(t)
             span = after_correction(t[end:stop])
-            if f.type.value != "enum" and not CODE_LABEL.search(re.sub(r"[（）()]", "", f.label)):
+            if f.type.value != "enum" and f.validator is None and not CODE_LABEL.search(re.sub(r"[（）()]", "", f.label)):
                 head, *tail = re.split(r"[，,；;。]", span)
                 if head.strip() and tail:
                     span, free = head, free + tail
@@ -202,7 +204,7 @@ class SlotFiller:
                 out.append((f, value))
         taken = {f.name for f, _ in out}
         for part in free:
-            typed = self._typed(part, matter, taken, expected, today)
+            typed = self._typed(part, matter, taken | filled, expected, today)
             if typed is not None:
                 out.append(typed)
                 taken.add(typed[0].name)
@@ -236,10 +238,16 @@ class SlotFiller:
             value = self.extractors.extract(after_correction(rest), expected, today)
             if value is not None:
                 out.append((expected, value))
+        elif (expected is None or expected.name in taken) and _meaningful(rest):
+            for part in re.split(r"[，,；;。]", rest):  # "想约12月12号" with nothing asked: read by its shape
+                typed = self._typed(part, matter, taken | filled, None, today, strict=True)
+                if typed is not None:
+                    out.append(typed)
+                    taken.add(typed[0].name)
         return out
 
     def _typed(self, part: str, matter: Matter, taken: set[str], expected: FormField | None,
-               today: dt.date) -> tuple[FormField, Any] | None:
+               today: dt.date, strict: bool = False) -> tuple[FormField, Any] | None:
         """A clause that names no field, read by the shape of its value: an area (三十平), a date, an address
         (店在…路12号 → the business address), a count with its unit (5辆, 25份, 3个人)."""
         t = part.strip()
@@ -277,7 +285,7 @@ class SlotFiller:
             if f is not None and (v := self.extractors.extract(t, f, today)) is not None:
                 return f, v
         date = parse_date(t, today)
-        if date is not None:
+        if date is not None and (not strict or re.search(r"\d{1,2}\s*[日号]|\d{4}-\d{1,2}-\d{1,2}", to_arabic(t))):
             f = one([f for f in open_fields if f.type.value == "date"])
             if f is not None:
                 return f, date
@@ -296,7 +304,8 @@ class SlotFiller:
             kept = slots[expected.name]
             return [SlotUpdate(field=expected.name, label=expected.label, accepted=True, value=kept.value,
                                previous=kept.value, correction=False)]
-        for f, proposed in self.proposals(text, matter, expected, today, for_other=for_other):
+        for f, proposed in self.proposals(text, matter, expected, today, for_other=for_other,
+                                          filled=frozenset(n for n, v in slots.items() if v.source.kind != SourceKind.PENDING)):
             if isinstance(proposed, str) and f.name in slots and UNCHANGED.match(proposed.strip()):
                 # "单位没变，还是原来那家": the value on the form stays, with its source
                 kept = slots[f.name]

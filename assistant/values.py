@@ -51,7 +51,8 @@ def tidy(f: FormField, value: object) -> Tidied:
 
 # "租客测试林小北", "换成我同事陈小青", "她叫…": who the person is, said before the name
 _RELATION_LEAD = re.compile(
-    r"^(?:换成|改成|改为|换为|就是|是)?(?:我们的?|我的?|他的?|她的?)?(?:会计|出纳|员工|经理|主管|同事|朋友|租客|房东|承租人|出租人|对方|老婆|老公|爱人|妻子|丈夫|"
+    r"^(?:换成|改成|改为|换为|就是|是)?(?:我们的?|我的?|他的?|她的?)?(?:孩子(?:他|的)?(?:爸爸|妈妈|爸|妈)|新的?法人|新法定代表人|"
+    r"会计|出纳|员工|经理|主管|同事|朋友|租客|房东|承租人|出租人|对方|老婆|老公|爱人|妻子|丈夫|"
     r"媳妇|女朋友|男朋友|对象|未婚妻|未婚夫|表姐|表哥|表妹|表弟|姐姐|哥哥|妹妹|弟弟|室友|邻居|亲戚|联络员|经办人|股东|"
     r"代办人|监护人|孩子|儿子|女儿|宝宝|母亲|父亲|妈妈|爸爸|我妈|我爸|老伴|老头子|老太婆)?(?:叫|是|名叫|名字叫)?")
 
@@ -62,6 +63,10 @@ _ROLE_VERB_TAIL = re.compile(r"(?:来当|来做|来担任|担任|当|来办|负�
 
 
 def _name(f: FormField, text: str) -> Tidied:
+    lead = _RELATION_LEAD.match(text)
+    if lead and lead.group(0) and re.fullmatch(r"[\u4e00-\u9fff·]{2,6}", text[lead.end():]) \
+            and not CHATTER.search(text[lead.end():]):
+        return Tidied(text[lead.end():])  # "对方示例马骏", "孩子爸爸测试郑强"
     if _NAME.fullmatch(text) and not CHATTER.search(text) and not re.search(r"叫|名字|姓名|大名", text):
         return Tidied(text)
     first = re.match(r"^([\u4e00-\u9fff·]{2,4})(?:[，,。；;\s]+)", text)
@@ -87,6 +92,9 @@ _LABEL_ONLY = re.compile(r"^[\u4e00-\u9fff]{0,6}?(?:号码|卡号|账号|编号|
 def _text(f: FormField, text: str) -> Tidied:
     if _LABEL_ONLY.fullmatch(text):
         return Tidied(text, f"没能从这句话里找到{f.label}，请只告诉我{f.label}本身")  # "社保卡号是" names, gives nothing
+    lead = _RELATION_LEAD.match(text)
+    if lead and lead.group(0) and re.fullmatch(r"[\u4e00-\u9fff·]{2,6}", text[lead.end():]):
+        return Tidied(text[lead.end():])  # "新法人示例吴敏" → 示例吴敏
     if not CHATTER.search(text) and len(text) <= 40:
         return Tidied(text)
     clean = [c for c in (_LEAD.sub("", c) for c in _CLAUSE.split(text) if c) if c and not CHATTER.search(c)]
@@ -105,6 +113,6 @@ def _address(f: FormField, text: str) -> Tidied:
     other = _BUSINESS_CUE if wants_home else _HOME_CUE
     chosen = next((c for c in clauses if preferred.search(c)), None) or next(
         (c for c in clauses if not other.search(c)), clauses[0])
-    chosen = _ADDRESS_LEAD.sub("", chosen)
+    chosen = _ADDRESS_LEAD.sub("", re.split(r"[：:]", chosen)[-1])  # "应该寄到店里：上海市…" → the address
     m = _ADDRESS_END.match(chosen)
     return Tidied(m.group(0) if m else chosen)
