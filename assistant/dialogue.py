@@ -48,7 +48,8 @@ from guardrails.config import HELD_MESSAGE
 from kb.text import normalize
 
 APPLY = re.compile(r"我想|我要|想办|要办|帮我(?!算|查|看|问|想|说|解释|分析)|我准备|准备|打算|开一家|开个|开家|申请一下|现在办|开始办|在线办|"
-                   r"(?:想|要)(?:(?!怎么|如何|咋)[^，,。？?!！]){0,4}(?:办|续|申请|申领|换|补|开|注册|登记|备案|弄)(?![吗呢么]|不了)")
+                   r"(?:想|要)(?:(?!怎么|如何|咋)[^，,。？?!！]){0,4}(?:办|续|申请|申领|换|补|开|注册|登记|备案|弄|交|缴|参保|提取)"
+                   r"(?![吗呢么]|不了|什么|啥|哪|多少|几)")
 ACTING_FOR_OTHER = frozenset({"agent", "guardian", "proxy", "entrusted"})  # 代办/监护/委托: the profile is the agent's
 FORM_RESUMABLE = (Phase.SITUATION, Phase.CONSENT, Phase.COLLECT, Phase.CONFIRM)
 APPLY_NEW = re.compile(r"(我想|我要|想|要|帮我)(再)?(申请|办理?|开)(一个|一份|个)?(新的)?")

@@ -387,6 +387,8 @@ def field_keywords(f: FormField) -> list[str]:
         words.update((role.group(1), role.group(1).replace("人员", "员")))  # 办税人员 is said 办税员
     if "不动产权证" in core:
         words.update(("房产证号", "房产证", "产权证号", "产证号"))
+    if core.endswith("证件号码"):
+        words.update(("护照号", "护照号码", "证件号"))
     if core.endswith("银行"):
         words.add("开户行")
     if core.endswith("住所"):
@@ -424,7 +426,7 @@ def mentioned_fields(text: str, form: tuple[FormField, ...]) -> list[tuple[FormF
             # "预约日期" is 预约登记日期, not 出生日期: among the fields ending in the same word, the one whose label
             # shares the words said before it
             rivals = [g for _, g, kk in candidates if kk == k and not any(g is h for h, _, _ in found)]
-            before = t[max(0, pos - 4):pos]
+            before = t[max(0, pos - 4):pos] + t[pos + len(k):pos + len(k) + 10]  # the words around it
             # ties: the plainest label (公司住所 before 法定代表人住所)
             # ties: a label that ends in the word itself, then the plainest label (公司住所 before 法定代表人住所)
             scored = sorted(((sum(ch in g.label for ch in set(before)), not re.sub(r"（.*?）", "", g.label).endswith(k),

@@ -193,7 +193,8 @@ class SlotFiller:
         for n, (f, _start, end) in enumerate(mentions):
             stop = mentions[n + 1][1] if n + 1 < len(mentions) else len(t)
             span = after_correction(t[end:stop])
-            if f.type.value != "enum" and f.validator is None and not CODE_LABEL.search(re.sub(r"[（）()]", "", f.label)):
+            if f.type.value != "enum" and not (f.validator and f.validator.name in ("mobile", "id_card", "uscc")) \
+                    and not CODE_LABEL.search(re.sub(r"[（）()]", "", f.label)):
                 head, *tail = re.split(r"[，,；;。]", span)
                 if head.strip() and tail:
                     span, free = head, free + tail
@@ -305,7 +306,7 @@ class SlotFiller:
             return [SlotUpdate(field=expected.name, label=expected.label, accepted=True, value=kept.value,
                                previous=kept.value, correction=False)]
         for f, proposed in self.proposals(text, matter, expected, today, for_other=for_other,
-                                          filled=frozenset(n for n, v in slots.items() if v.source.kind != SourceKind.PENDING)):
+                                          filled=frozenset(n for n, v in slots.items() if v.source.kind == SourceKind.TURN)):
             if isinstance(proposed, str) and f.name in slots and UNCHANGED.match(proposed.strip()):
                 # "单位没变，还是原来那家": the value on the form stays, with its source
                 kept = slots[f.name]
