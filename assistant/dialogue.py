@@ -728,6 +728,10 @@ def advance(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
             s.expired_told.extend(told)
             ctx.rules.append("prefill.expired_licence:" + ",".join(sorted(told)))
     f = next_field(matter, s.situations, s.slots)
+    rejected = [r.split(":")[0].removeprefix("slot.") for r in ctx.rules if r.startswith("slot.") and r.endswith(":rejected")]
+    again = next((g for g in matter.form if g.name in rejected and g.name not in s.slots), None)
+    if again is not None:
+        f = again  # "宝宝身份证…0020" failed its check: that field is asked again before anything else, even if optional
     if f is not None:
         text, choices = ask_field(f)
         s.phase, s.pending = Phase.COLLECT, f"field:{f.name}"
