@@ -231,19 +231,6 @@ def choose_option(text: str, options: tuple[str, ...] | list[str], keywords: dic
     return pick(raw, [OptionText(o, tuple((keywords or {}).get(o, ()))) for o in options], ordinal_text=ordinal)
 
 
-def longest_keyword(text: str, keywords: dict[str, tuple[str, ...]]) -> str | None:
-    """The option whose longest keyword found in the text is strictly the longest ("没换工作" beats "换工作")."""
-    best: dict[str, int] = {}
-    for opt, words in keywords.items():
-        found = [len(k) for k in words if k and k in text]
-        if found:
-            best[opt] = max(found)
-    if not best:
-        return None
-    ranked = sorted(best.items(), key=lambda kv: -kv[1])
-    return ranked[0][0] if len(ranked) == 1 or ranked[0][1] > ranked[1][1] else None
-
-
 # What people call an option ("建行" is 中国建设银行, "上海户口" is 本市): a keyword for every option it names.
 OPTION_SYNONYMS: dict[str, tuple[str, ...]] = {
     "建设银行": ("建行",), "工商银行": ("工行",), "农业银行": ("农行",), "中国银行": ("中行",), "交通银行": ("交行",),
