@@ -547,7 +547,12 @@ def on_situation(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
     s.situations.update(detected)
     ctx.rules.extend(f"situation.{k}={v}" for k, v in detected.items())
     updates = fill(deps, ctx, matter, expected=None, quiet=True)
-    if value is None and not detected and not updates and is_question(ctx.text):
+    early = consent_answer(ctx.text) if value is None and not detected and not updates else None
+    if early is not None and s.consent is None and deps.profiles.find(s.profile_id) is not None:
+        # "同意" before the consent question was asked (people expect it next): kept, the situation asked again
+        record_consent(deps, ctx, early)
+        ctx.rules.append("consent.early")
+    elif value is None and not detected and not updates and is_question(ctx.text):
         answer_question(deps, ctx, matter, ctx.text, s.confidence)
     elif value is None and not detected and not updates and not understanding.choose_situation(deps, ctx, matter, situation):
         ctx.say("抱歉，我没听明白您的选择。")
@@ -557,11 +562,22 @@ def on_consent(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
     s = ctx.state
     answer = consent_answer(ctx.text)
     if answer is None:
-        if is_question(ctx.text):
+        detected = detect_situations(ctx.text, matter, {k: v for k, v in s.situations.items()})
+        if detected:  # "房东直租的" at the consent question: the answer is kept, consent asked again
+            s.situations.update(detected)
+            ctx.rules.extend(f"situation.{k}={v}" for k, v in detected.items())
+            fill(deps, ctx, matter, expected=None, quiet=True)
+        elif is_question(ctx.text):
             answer_question(deps, ctx, matter, ctx.text, s.confidence)
         else:
             ctx.say("请回复“同意”或“不同意”。")
         return
+    record_consent(deps, ctx, answer)
+
+
+def record_consent(deps: Deps, ctx: TurnContext, answer: bool) -> None:
+    """The citizen's answer to reading their profile and e-licences: stored, audited, traced."""
+    s = ctx.state
     if answer and not deps.identity.may_read_profile(s):
         ctx.rules.append("authz.profile.read:denied")
         ctx.say("抱歉，当前登录身份无权读取该档案，我们改为手动填写。")
