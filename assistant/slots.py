@@ -332,7 +332,8 @@ SELF_CORRECTION = re.compile(r"(?:哦不对|不对不对|不对|说错了|搞错
 
 def after_correction(text: str) -> str:
     """The part of a span after its last self-correction ("写错了，应该是…"), when something comes after it."""
-    negated = re.match(r"^\s*(?:不是|并不是)[^，,。；;]{1,16}[，,]\s*(?:而)?(?:应该)?是", text)
+    text = re.sub(r"^\s*(?:改一下|改下|换一下|要改一下?|修改一下)[，,\s]*", "", text)  # "店名改一下，…"
+    negated = re.match(r"^\s*(?:不是|并不是|不叫|不用)[^，,。；;]{1,16}[，,]\s*(?:而)?(?:应该)?(?:是|叫|用)", text)
     if negated and text[negated.end():].strip():
         return text[negated.end():]  # "不是40，是60平"
     cuts = [m for m in SELF_CORRECTION.finditer(text) if text[m.end():].strip()]
