@@ -57,6 +57,7 @@ CONCEPTS: tuple[tuple[str, ...], ...] = (
     ("随爸爸", "随父", "跟爸爸", "跟他爸", "落在爸爸", "跟着爸爸"),
     ("外国", "老外", "外籍", "外国人", "国外"),
     ("内地", "大陆", "中国人", "国内"),
+    ("上海户口", "户口在上海", "户口在松江", "户口就在上海", "户口在本市", "本地户口", "上海本地人", "户籍在上海"),
 )
 
 # Groups that join an option only when one of its words is exactly a member: 期满 inside 劳动合同期满 is not a
@@ -129,10 +130,14 @@ def _keyword_scores(text: str, options: Sequence[OptionText]) -> tuple[dict[str,
     scores: dict[str, int] = {}
     ruled_out: set[str] = set()
     for opt in options:
-        for word in (opt.label, *expanded((*label_parts(opt.label)[1:], *opt.keywords))):
+        words = (opt.label, *expanded((*label_parts(opt.label)[1:], *opt.keywords)))
+        # "备案了" is said "备案过了": a keyword also counts without its trailing aspect particle
+        stems = tuple(w[:-1] for w in words if len(w) >= 3 and w[-1] in "了过的好" and w[:-1] not in words)
+        for word in (*words, *stems):
             if len(word) < 2 and not word.isdigit():
                 continue
-            for m in re.finditer(re.escape(word), text):
+            pattern = re.escape(word) + (r"(?=[过了好的]{1,2})" if word in stems else "")  # a stem only as 备案过了
+            for m in re.finditer(pattern, text):
                 starts_negative = bool(re.match(r"没|未|不|无|还没|暂", word))
                 if not starts_negative and _negated(text, m.start()):
                     ruled_out.add(opt.label)
