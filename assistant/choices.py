@@ -66,6 +66,7 @@ _EXACT_ONLY = frozenset({"到期"})
 
 # "不是我自己辞职的", "不要全套", "没有外地的": the keyword after it is what the person rules out.
 _NEGATOR = re.compile(r"(?:不是|并不是|不要|不用|不想|并非|别|非|没有|没|未|不)$")
+_NOT_NEGATING = frozenset("见错少过管久好到然")
 _ORDINAL = re.compile(r"(?:第|选)?\s*(\d{1,2})\s*(?:个|项|种|号|条)?")
 _NEG_LABEL = re.compile(r"未|没有?|不涉及|不需要|暂不|暂时没有|^无|只在本市")
 _NEG_CUE = re.compile(r"没|未|不|无|还在|还是|原来|原先|一样|照旧|老样子|同一|依旧|仍然|仍")
@@ -120,14 +121,16 @@ def _part_of(member: str, word: str) -> bool:
 
 
 def _negated(text: str, start: int) -> bool:
-    """Whether the word at `start` follows a negation in the same clause ("不是我自己辞职" for 我自己/辞职)."""
-    head = re.split(r"[，,。.！!？?；;]", text[:start])[-1]
-    return any(_NEGATOR.search(head[:cut]) for cut in range(len(head), max(-1, len(head) - 6), -1))
+    """Whether the word at `start` follows a negation in the same clause ("不是我自己辞职" for 我自己/辞职);
+    不 inside a word (不见了, 不错, 不少) negates nothing."""
+    head = re.split(r"[，,。.！!？?；;\s]", text[:start])[-1]
+    return any(_NEGATOR.search(head[:cut]) and head[cut:cut + 1] not in _NOT_NEGATING
+               for cut in range(len(head), max(-1, len(head) - 6), -1))
 
 
-def _keyword_scores(text: str, options: Sequence[OptionText]) -> tuple[dict[str, int], set[str]]:
+def _keyword_scores(text: str, options: Sequence[OptionText], own_bonus: float = 0.0) -> tuple[dict[str, float], set[str]]:
     """Per option the longest keyword said for it, and the options whose keywords were said negated."""
-    scores: dict[str, int] = {}
+    scores: dict[str, float] = {}
     ruled_out: set[str] = set()
     for opt in options:
         words = (opt.label, *expanded((*label_parts(opt.label)[1:], *opt.keywords)))
@@ -137,12 +140,13 @@ def _keyword_scores(text: str, options: Sequence[OptionText]) -> tuple[dict[str,
             if len(word) < 2 and not word.isdigit():
                 continue
             pattern = re.escape(word) + (r"(?=[过了好的]{1,2})" if word in stems else "")  # a stem only as 备案过了
+            own = word in opt.keywords or word in label_parts(opt.label)
             for m in re.finditer(pattern, text):
                 starts_negative = bool(re.match(r"没|未|不|无|还没|暂", word))
                 if not starts_negative and _negated(text, m.start()):
                     ruled_out.add(opt.label)
-                else:
-                    scores[opt.label] = max(scores.get(opt.label, 0), len(word))
+                else:  # said in passing, the option's own words weigh a little more than near-synonyms
+                    scores[opt.label] = max(scores.get(opt.label, 0), len(word) + (own_bonus if own else 0))
     return scores, ruled_out
 
 
@@ -192,7 +196,7 @@ def said_in_passing(text: str, options: Sequence[OptionText]) -> str | None:
     respected, never by ordinal, shape or overlap — the message was not an answer to this question."""
     if not options:
         return None
-    scores, ruled_out = _keyword_scores(text, options)
+    scores, ruled_out = _keyword_scores(text, options, own_bonus=0.5)
     for label in ruled_out:
         scores.pop(label, None)
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
