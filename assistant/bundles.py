@@ -24,9 +24,10 @@ DONE = re.compile(r"(已经|早就|早已|已|都)[^，,。！!？?]{0,6}(办好
 PENDING = re.compile(r"还没(有|下来|出来|办好|拿到|领到|批|发)|没下来|没出来|还在办|在等|没拿到|暂时没有|还没办|先空着|空着|"
                      r"不在手上|不在身边|没带|找不到|还没领")
 START_AT = re.compile(r"从(?P<x>[^，,。！!？?]{2,16}?)(?:开始|办起|起办|弄起|做起)|"
-                      r"(?:现在要|现在想|接下来要?|只剩下?|就剩下?|还剩下?|就差|还差|只差|剩下)(?:办|弄|取|领|申请|提)?"
-                      r"(?P<y>[^，,。！!？?]{2,12})")
-_STEP_TAIL = re.compile(r"(?:那一?步|这一?步|那一?项|这一?项|那块|这块|环节|那里|的|没办|还没办|没弄|还没弄|了)+$")
+                      r"(?:现在要|现在想|现在到|接下来要?|只剩下?|就剩下?|还剩下?|就差|还差|只差|剩下|后面的|先把|先办|先弄)"
+                      r"(?:办|弄|取|领|申请|提)?(?P<y>[^，,。！!？?]{2,12})")
+_STEP_TAIL = re.compile(r"(?:那一?步|这一?步|那一?项|这一?项|那块|这块|环节|那里|的|没办|还没办|没弄|还没弄|了|接着办|继续办|一起填|一起办|"
+                        r"填了|想一起办)+$")
 PENDING_VALIDATORS = ("uscc",)
 # What people call a step's result ("营业执照已经办好了" means the 设立登记 step is done).
 PRODUCT_NAMES: dict[str, tuple[str, ...]] = {
@@ -86,7 +87,7 @@ def start_step(registry: MatterRegistry, bundle: MatterBundle, text: str) -> int
     """Where a bundle starts: the step named in 从…开始 (of "从注册到刻章…", the first), 现在要…, 只剩…, 就差…;
     else the first."""
     for m in START_AT.finditer(text):
-        x = re.split(r"到|跟|和|与|、|以及|还有", m.group("x") or m.group("y") or "")[0]  # the first step named
+        x = re.split(r"到|跟|和|与|、|以及|还有|\s", (m.group("x") or m.group("y") or "").strip())[0]  # the first step named
         x = _STEP_TAIL.sub("", x.strip())
         named = names_step(registry, bundle, x) if len(x) >= 2 else None
         if named is not None:

@@ -20,7 +20,7 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?:(?<=^)|(?<=[，,。！!？?\s帮给让叫请跟和替同]))伊(?=[^犁斯朗甸万丽莉])"), "他"),
     (re.compile(r"覅"), "不要"),
     (re.compile(r"勿"), "不"),
-    (re.compile(r"钞票"), "钱"),
+    (re.compile(r"钞票|铜钿"), "钱"),
     (re.compile(r"几钿"), "多少钱"),
     (re.compile(r"号头"), "月"),
     (re.compile(r"老头子"), "老伴"),
@@ -34,7 +34,7 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def to_mandarin(text: str) -> str:
     """The message with everyday 沪语 words in Mandarin (unchanged when it has none)."""
-    if not any(ch in text for ch in "侬阿伊啥哪伐勿覅钞老晓物事钿号自"):
+    if not any(ch in text for ch in "侬阿伊啥哪伐勿覅钞老晓物事钿号自铜"):
         return text
     for pattern, repl in _PHRASES:
         text = pattern.sub(repl, text)

@@ -47,7 +47,7 @@ from assistant.status import answer_status, asks_status
 from guardrails.config import HELD_MESSAGE
 from kb.text import normalize
 
-APPLY = re.compile(r"我想|我要|想办|要办|帮我(?!算|查|看|问|想|说|解释|分析)|我准备|准备|打算|开一家|开个|开家|申请一下|现在办|开始办|在线办|"
+APPLY = re.compile(r"我想|我要|想办|要办|给我办|给我弄|直接办|帮我(?!算|查|看|问|想|说|解释|分析)|我准备|准备|打算|开一家|开个|开家|申请一下|现在办|开始办|在线办|"
                    r"(?:想|要)(?:(?!怎么|如何|咋)[^，,。？?!！]){0,4}(?:办|续|申请|申领|换|补|开|注册|登记|备案|弄|交|缴|参保|提取)"
                    r"(?![吗呢么]|不了|什么|啥|哪|多少|几)")
 ACTING_FOR_OTHER = frozenset({"agent", "guardian", "proxy", "entrusted"})  # 代办/监护/委托: the profile is the agent's
@@ -228,7 +228,9 @@ def _settled_by_rules(deps: Deps, ctx: TurnContext, ident: Identification, text:
     - the close candidates are a 一件事 and its own steps ("我想开个小饭馆");
     - the person names one entry outright by its title or alias ("给宝宝办张社保卡", "想跟女朋友去扯证"),
       unless it is a question or the identifier asks which action on one object is meant."""
-    shown = [c.id for c in (ident.close() if len(ident.close()) >= 2 else ident.candidates[:3])]
+    top_score = ident.candidates[0].score if ident.candidates else 0.0
+    shown = [c.id for c in (ident.close() if len(ident.close()) >= 2 else ident.candidates[:3])
+             if c.score >= top_score - 0.25]  # a far third candidate is no rival
     if ident.decision == Decision.CLARIFY:
         held = [] if is_question(text) else _already_held(deps, ctx, shown)  # a question may be about anyone's
         if held and len(shown) - len(held) == 1:

@@ -76,7 +76,7 @@ def screen_input(deps: Deps, ctx: TurnContext) -> None:
 
 
 _LOOKUP = re.compile(r"查|告诉我|信息|资料|电话|手机号|住址|住在哪|号码|多少钱一个|工资|收入|病历|密码|记录")
-_REQUEST = re.compile(r"办|申请|申领|登记|领|交|开|注册|备案|换|补|续|提取|要|想|跑|弄|帮")
+_REQUEST = re.compile(r"办|申请|申领|登记|领|交|开|注册|备案|换|补|续|提取|要|想|跑|弄|帮|扯证|准备|打算")
 
 
 def _plain_service_request(deps: Deps, text: str) -> bool:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 _END = r"(?=[，,。.！!？?；;\s]|$)"
 # "不是X", "不办X", "不要X", "X不办了": X is at most 12 characters up to the clause end.
 _NOT = re.compile(r"(?:不是|并不是|不办|不要办?|不想办|不用办|别给我办)(?:要|想|办|问|申请)?(?P<x>[^，,。.！!？?；;\s]{1,12})" + _END)
-_NOT_AFTER = re.compile(r"(?P<x>[^，,。.！!？?；;\s不]{2,12})(?:不办了|不用办了|不要了|不是我要的)" + _END)
+_NOT_AFTER = re.compile(r"(?P<x>[^，,。.！!？?；;\s不]{2,12})(?:不办了|不用办了|不要了|不是我要的|下次再弄|下次再办|以后再办|以后再说|"
+                        r"回头再办|回头再说|先不办|先不弄)" + _END)
 _NONE_OF = re.compile(r"^(?:都不是|全都不是|全不是|都不对|不是这些|不是这个|不是的|不对)[，,。.！!\s]*")
 _CLAUSE = re.compile(r"[，,。.！!？?；;]+")
 _FILLER = re.compile(r"^(?:啊|呀|哦|嘛|呢|的|了)+|(?:啊|呀|哦|嘛|呢|了)+$")

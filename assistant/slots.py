@@ -229,7 +229,7 @@ class SlotFiller:
                 rest = ""
         # An option of another choice field said in passing ("还是工商银行，到网点自己拿"): that field's value.
         for f in matter.form:
-            if f.type.value == "enum" and f.name not in taken and f != expected and f.options:
+            if f.type.value == "enum" and f.name not in taken and f != expected and f.options and not f.prefill:
                 option = said_in_passing(t, [OptionText(o, option_keywords(f.options).get(o, ())) for o in f.options])
                 if option is not None:
                     out.append((f, option))
@@ -333,7 +333,7 @@ SELF_CORRECTION = re.compile(r"(?:哦不对|不对不对|不对|说错了|搞错
 def after_correction(text: str) -> str:
     """The part of a span after its last self-correction ("写错了，应该是…"), when something comes after it."""
     text = re.sub(r"^\s*(?:改一下|改下|换一下|要改一下?|修改一下)[，,\s]*", "", text)  # "店名改一下，…"
-    negated = re.match(r"^\s*(?:不是|并不是|不叫|不用)[^，,。；;]{1,16}[，,]\s*(?:而)?(?:应该)?(?:是|叫|用)", text)
+    negated = re.match(r"^\s*(?:不是|并不是|不叫|不用)[^，,。；;\s]{1,16}[，,\s]+(?:而)?(?:应该)?(?:是|叫|用)", text)
     if negated and text[negated.end():].strip():
         return text[negated.end():]  # "不是40，是60平"
     cuts = [m for m in SELF_CORRECTION.finditer(text) if text[m.end():].strip()]
