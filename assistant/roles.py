@@ -51,7 +51,7 @@ _MENTIONS: tuple[tuple[Person, str], ...] = (
     (Person.FATHER, r"我爸爸?|我父亲|我老爸|孩子(他|的)?爸爸?|我爹|阿拉爷|伊拉爷"),
     (Person.MOTHER, r"我妈妈?|我母亲|我老妈|孩子(他|的)?妈妈?|我娘|阿拉姆妈|阿拉娘"),
     (Person.CHILD, r"(我|我们|我家|阿拉)?(的)?(孩子|小孩|儿子|女儿|宝宝|宝贝|新生儿|囡囡|小囡|娃|闺女)"),
-    (Person.OTHER, r"(我|我的)?(老婆|老公|老伴|爱人|妻子|丈夫|媳妇|先生|太太|男朋友|女朋友|男友|女友|未婚妻|未婚夫|另一半|"
+    (Person.OTHER, r"(我|我的)?(老婆|老公|老伴|爱人|妻子|丈夫|媳妇|先生|太太|男朋友|女朋友|男友|女友|未婚妻|未婚夫|另一半|男方|女方|"
                    r"对象|对方|配偶|房东|租客|承租人|出租人)"),
     (Person.AGENT, r"代办人|委托人|受托人"),
     (Person.RELATIVE, r"(我|我的)?(表姐|表哥|表妹|表弟|堂姐|堂哥|堂妹|堂弟|姐姐|哥哥|妹妹|弟弟|姐夫|嫂子|同事|朋友|室友|"
@@ -63,8 +63,9 @@ _OWN_ACTION = re.compile(r"(想|要|我们|咱们|咱|准备|打算|预约|约|�
 # 面积, 坐落) may be given in a clause about someone else when the clause names the field.
 PERSONAL_FIELD = re.compile(r"姓名|名字|身份证|证件号|电话|手机|出生|性别|户籍|户口|婚姻|民族|职业|工作单位|住址|住所|邮箱")
 _PRONOUN = re.compile(r"^[，,。；;\s]*(她|他|伊|ta)(?!们)")
-# Phone typing uses a space as a comma ("河南的呀 内地 伊叫王小美 身份证…"): a space between two Han characters splits.
-_CLAUSE = re.compile(r"[，,。；;！!？?\n]+|\s{2,}|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
+# Phone typing uses a space as a comma ("河南的呀 内地 伊叫王小美 身份证…"): a space before a Han character splits
+# ("身份证 3203…" stays together, "…0134 宝宝名字叫…" does not).
+_CLAUSE = re.compile(r"[，,。；;！!？?\n]+|\s{2,}|(?<=\S)\s+(?=[\u4e00-\u9fff])")
 
 # Fields that name a role another person may hold (企业联络员姓名, 紧急联系人电话): a clause about a colleague
 # or a relative may fill them when it names the role ("联络员换成我同事陈小青").

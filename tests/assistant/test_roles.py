@@ -223,3 +223,16 @@ def test_a_name_containing_a_field_word_stays_whole_and_a_negated_value_is_repla
     assert slots["shop_name"].value == "上海松江示例手机维修店" and "mobile" not in slots
     FILLER.fill("面积不是40，是60平", shop, slots, None, 6, TODAY)
     assert slots["area_sqm"].value == 60
+
+
+def test_details_typed_with_spaces_go_to_the_person_each_part_is_about() -> None:
+    """From the second held-out set: 男方/女方 are the other party; a number followed by a space and a new
+    subject ends that person's clause ("…0134 宝宝名字叫…")."""
+    divorce = REG.matter("m-divorce-registration")
+    slots: dict[str, Slot] = {}
+    FILLER.fill("男方叫示例高峰 身份证31011719850620031X", divorce, slots, divorce.field("spouse_name"), 3, TODAY)
+    assert slots["spouse_name"].value == "示例高峰" and slots["spouse_id_number"].value == "31011719850620031X"
+    slots = {}
+    FILLER.fill("孩子爸爸样例李四 身份证320311199207080134 宝宝名字叫样例李小宝", BIRTH, slots, BIRTH.field("father_name"), 3, TODAY)
+    assert slots["father_name"].value == "样例李四" and slots["father_id_number"].value == "320311199207080134"
+    assert slots["child_name"].value == "样例李小宝"
