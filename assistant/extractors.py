@@ -376,6 +376,8 @@ def field_keywords(f: FormField) -> list[str]:
         words.update(("房产证号", "房产证", "产权证号", "产证号"))
     if core.endswith("证件号码"):
         words.update(("护照号", "护照号码", "证件号"))
+    if core.endswith("租金"):
+        words.update(("房租", "每月房租", "每个月房租"))
     if core.endswith("银行"):
         words.add("开户行")
     if core.endswith("住所"):
@@ -407,7 +409,7 @@ def mentioned_fields(text: str, form: tuple[FormField, ...]) -> list[tuple[FormF
         if any(a < span[1] and span[0] < b for a, b in taken):
             continue
         if f.validator and f.validator.name in ("mobile", "id_card") and k in ("手机", "电话") \
-                and not re.match(r"\s*(?:号码?|是|为|改|换|[：:]|\d|不对|错)", t[span[1]:span[1] + 4]):
+                and not re.match(r"\s*也?(?:号码?|是|为|改|换|[：:]|\d|不对|错)", t[span[1]:span[1] + 4]):
             continue  # "上海松江示例手机维修店": 手机 in a name is not the phone field
         if k in _GENERIC_SUFFIXES:
             # "预约日期" is 预约登记日期, not 出生日期: among the fields ending in the same word, the one whose label

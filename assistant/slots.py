@@ -240,8 +240,10 @@ class SlotFiller:
             if value is not None:
                 out.append((expected, value))
         elif (expected is None or expected.name in taken) and _meaningful(rest):
-            for part in re.split(r"[，,；;。]", rest):  # "想约12月12号" with nothing asked: read by its shape
-                typed = self._typed(part, matter, taken | filled, None, today, strict=True)
+            # "想约12月12号" with nothing asked: read by its shape; "不是15号 是3月18号" corrects the one date said
+            correcting = bool(CORRECTION.search(rest) or SELF_CORRECTION.search(rest))
+            for part in re.split(r"[，,；;。]", after_correction(rest)):
+                typed = self._typed(part, matter, taken if correcting else taken | filled, None, today, strict=True)
                 if typed is not None:
                     out.append(typed)
                     taken.add(typed[0].name)

@@ -236,3 +236,11 @@ def test_details_typed_with_spaces_go_to_the_person_each_part_is_about() -> None
     FILLER.fill("孩子爸爸样例李四 身份证320311199207080134 宝宝名字叫样例李小宝", BIRTH, slots, BIRTH.field("father_name"), 3, TODAY)
     assert slots["father_name"].value == "样例李四" and slots["father_id_number"].value == "320311199207080134"
     assert slots["child_name"].value == "样例李小宝"
+
+
+def test_a_bare_corrected_date_on_the_confirmation_screen_replaces_the_one_said() -> None:
+    permit = REG.matter("m-residence-permit-new")
+    slots = {"residence_since": Slot(name="residence_since", value=dt.date(2026, 3, 15),
+                                     source=Provenance(kind=SourceKind.TURN, turn=3))}
+    FILLER.fill("不是15号 是3月18号 我看了下回执", permit, slots, None, 4, TODAY)
+    assert slots["residence_since"].value == dt.date(2026, 3, 18)
