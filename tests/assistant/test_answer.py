@@ -59,15 +59,20 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(404)
             self.end_headers()
             return
-        out = json.dumps({"choices": [{"message": {"role": "assistant", "content": type(self).replies.pop(0)}}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
+        send_json(self, 200, {"choices": [{"message": {"role": "assistant", "content": type(self).replies.pop(0)}}]})
 
     def log_message(self, *args: object) -> None:
         return None
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, payload: object) -> None:
+    """What a scripted OpenAI-compatible server answers: a JSON body with its length."""
+    out = json.dumps(payload).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(out)))
+    handler.end_headers()
+    handler.wfile.write(out)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from assistant.answer import LlmAssist, OpenAICompatibleChatModel
 from assistant.engine import Assistant
 from assistant.models import Outcome, SourceKind, TurnResult
 from kb.embedders import HashEmbedder
+from tests.assistant.test_answer import send_json
 from tests.assistant.test_engine import say
 from tests.conftest import make_settings
 
@@ -79,14 +80,9 @@ def llm() -> Iterator[ScriptedLlm]:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             reply = scripted.next(body) if self.path == "/v1/chat/completions" else Reply(status=404)
             time.sleep(reply.delay)
-            out = json.dumps({"id": "x", "object": "chat.completion", "model": body.get("model"),
-                              "choices": [{"index": 0, "finish_reason": "stop",
-                                           "message": {"role": "assistant", "content": reply.content}}]}).encode()
-            self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(out)))
-            self.end_headers()
-            self.wfile.write(out)
+            send_json(self, reply.status, {"id": "x", "object": "chat.completion", "model": body.get("model"),
+                                           "choices": [{"index": 0, "finish_reason": "stop",
+                                                        "message": {"role": "assistant", "content": reply.content}}]})
 
         def log_message(self, *args: object) -> None:
             return None
