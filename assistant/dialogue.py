@@ -35,6 +35,7 @@ from assistant.replies import (
     prefill_summary,
 )
 from assistant.slots import (
+    CORRECTION,
     SELF_CORRECTION,
     SlotUpdate,
     answer_situation,
@@ -594,6 +595,23 @@ def record_consent(deps: Deps, ctx: TurnContext, answer: bool) -> None:
         ctx.say("好的，不读取您的档案，我们一项项填写。")
 
 
+def corrected_situations(ctx: TurnContext, matter: Matter) -> dict[str, str]:
+    """"不对，不是合同到期，是公司裁员": a situation answered before, corrected now (any phase of the form)."""
+    s = ctx.state
+    if not (CORRECTION.search(normalize(ctx.text)) or SELF_CORRECTION.search(ctx.text)):
+        return {}
+    changed = {k: v for k, v in detect_situations(ctx.text, matter, {}).items() if k in s.situations and s.situations[k] != v}
+    for sid, value in changed.items():
+        situation = matter.situation(sid)
+        old = situation.option(s.situations[sid]) if situation else None
+        new = situation.option(value) if situation else None
+        s.situations[sid] = value
+        ctx.rules.append(f"situation.{sid}={value}:corrected")
+        if new is not None:
+            ctx.say(f"已将情形由“{old.label if old else '未选择'}”改为“{new.label}”。")
+    return changed
+
+
 def on_collect(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
     s = ctx.state
     expected = matter.field((s.pending or "").removeprefix("field:")) if (s.pending or "").startswith("field:") else None
@@ -609,6 +627,8 @@ def on_collect(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
     if is_question(ctx.text) and not names_a_field(deps, ctx, matter):
         answer_question(deps, ctx, matter, ctx.text, s.confidence)
         return
+    if corrected_situations(ctx, matter):
+        return  # the correction was about a situation: the question asked stays open, nothing else is read into it
     updates = fill(deps, ctx, matter, expected=expected)
     if not updates and is_question(ctx.text):
         answer_question(deps, ctx, matter, ctx.text, s.confidence)
@@ -635,14 +655,7 @@ def on_confirm(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
         answer_question(deps, ctx, matter, ctx.text, s.confidence)
         return
     updates = fill(deps, ctx, matter, expected=None)
-    changed = {k: v for k, v in detect_situations(ctx.text, matter, {}).items() if s.situations.get(k) != v}
-    for sid, value in changed.items():  # "不是辞职，是公司裁员": a situation corrected on the confirmation screen
-        situation = matter.situation(sid)
-        old, new = (situation.option(s.situations.get(sid, "")) if situation else None), (situation.option(value) if situation else None)
-        s.situations[sid] = value
-        ctx.rules.append(f"situation.{sid}={value}:corrected")
-        if new is not None:
-            ctx.say(f"已将情形由“{old.label if old else '未选择'}”改为“{new.label}”。")
+    changed = corrected_situations(ctx, matter)
     if changed:
         updates = updates or [SlotUpdate(field=sid, label=sid, accepted=True, value=v) for sid, v in changed.items()]
     if not updates and is_question(ctx.text):
