@@ -228,7 +228,8 @@ def _settled_by_rules(deps: Deps, ctx: TurnContext, ident: Identification, text:
     - of the close candidates, all but one issue an e-licence the person already holds (食品经营许可证);
     - the close candidates are a 一件事 and its own steps ("我想开个小饭馆");
     - the person names one entry outright by its title or alias ("给宝宝办张社保卡", "想跟女朋友去扯证"),
-      unless it is a question or the identifier asks which action on one object is meant."""
+      unless it is a question or the identifier asks which action on one object is meant;
+    - the story answers the own questions (情形) of exactly one close candidate ("我们都没结过婚")."""
     top_score = ident.candidates[0].score if ident.candidates else 0.0
     shown = [c.id for c in (ident.close() if len(ident.close()) >= 2 else ident.candidates[:3])
              if c.score >= top_score - 0.25]  # a far third candidate is no rival
@@ -242,6 +243,13 @@ def _settled_by_rules(deps: Deps, ctx: TurnContext, ident: Identification, text:
     if named is not None:
         ctx.rules.append(f"identify.named:{named}")
         return named
+    if ident.decision == Decision.CLARIFY and not split_negation(text).any and not is_question(text):
+        answered = [c for c in shown if not deps.registry.is_bundle(c)
+                    and detect_situations(normalize(text), deps.registry.matter(c), {})]
+        if len(answered) == 1:
+            # "下个月跟对象去领证 她大陆的 我们都没结过婚": the story answers 结婚登记's own questions, not 离婚登记's
+            ctx.rules.append(f"identify.answers_situations:{answered[0]}")
+            return answered[0]
     covering = _covering_bundle(deps, shown) if ident.decision == Decision.CLARIFY else None
     if covering is not None:
         ctx.rules.append(f"identify.bundle_covers:{covering}")
@@ -576,6 +584,18 @@ def on_consent(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
             ctx.say("请回复“同意”或“不同意”。")
         return
     record_consent(deps, ctx, answer)
+    rest = _CONSENT_LEAD.sub("", normalize(ctx.text), count=1)
+    if rest != normalize(ctx.text) and _has_content(rest):
+        # "同意 女方示例林晓 身份证3101… 日子定在12月12号": the details said with the consent are read too
+        ctx.rules.append("consent.with_values")
+        fill(deps, ctx, matter, expected=None, quiet=True, text=rest)
+
+
+_CONSENT_LEAD = re.compile(r"^\s*(?:好的?|行|嗯|可以)?[，,\s]*(?:我)?(?:同意|可以|授权|没问题|好的?|行)[的了啊呀吧，,。！!\s]*")
+
+
+def _has_content(text: str) -> bool:
+    return len(re.findall(r"[\u4e00-\u9fff0-9A-Za-z]", text)) >= 2
 
 
 def record_consent(deps: Deps, ctx: TurnContext, answer: bool) -> None:
@@ -690,9 +710,10 @@ def on_next(deps: Deps, ctx: TurnContext) -> None:
 
 
 # -- filling, asking, confirming ---------------------------------------------------------------------
-def fill(deps: Deps, ctx: TurnContext, matter: Matter, expected: Any, quiet: bool = False) -> list[SlotUpdate]:
+def fill(deps: Deps, ctx: TurnContext, matter: Matter, expected: Any, quiet: bool = False,
+         text: str | None = None) -> list[SlotUpdate]:
     for_other = acting_for_other(ctx.state)
-    updates = deps.filler.fill(ctx.text, matter, ctx.state.slots, expected, ctx.turn_index, ctx.today,
+    updates = deps.filler.fill(ctx.text if text is None else text, matter, ctx.state.slots, expected, ctx.turn_index, ctx.today,
                                for_other=for_other)
     for u in updates:
         ctx.slots_changed.append(u.field)

@@ -58,7 +58,7 @@ _MENTIONS: tuple[tuple[Person, str], ...] = (
                       r"邻居|亲戚|舅舅|阿姨|叔叔|姑姑|姨妈|婆婆|公公|岳母|岳父|丈母娘|老丈人|爷爷|奶奶|外公|外婆|同学|老板)"),
     (Person.APPLICANT, r"我本人|本人|我自己|我(?!们?的?(爸|妈|父|母|老|爱|儿|女|孩|家|媳|先|太|男|女|宝|囡|娃|娘|爹|闺|表|堂|姐|哥|妹|弟|同|朋|室|邻|亲|舅|阿|叔|姑|姨|婆|公|岳|丈|爷|奶|外))|侬|阿拉"),
 )
-_OWN_ACTION = re.compile(r"(想|要|我们|咱们|咱|准备|打算|预约|约|希望|麻烦|请|帮我|我俩|俩人)")
+_OWN_ACTION = re.compile(r"(想|要|我们|咱们|咱|准备|打算|预约|约|希望|麻烦|请|帮我|我俩|俩人|日子|定在)")
 # Fields about a person (name, ID, phone, birth…): only that person's clauses fill them. Other fields (产权证号,
 # 面积, 坐落) may be given in a clause about someone else when the clause names the field.
 PERSONAL_FIELD = re.compile(r"姓名|名字|身份证|证件号|电话|手机|出生|性别|户籍|户口|婚姻|民族|职业|工作单位|住址|住所|邮箱")

@@ -44,7 +44,7 @@ from assistant.roles import (
     is_not_a_value,
 )
 from assistant.validators import Validation, ValidatorRegistry
-from assistant.values import tidy
+from assistant.values import relation_and_name, tidy
 from kb.text import normalize
 
 CORRECTION = re.compile(r"不对|错了|搞错|改成|改为|改一下|更正|修改|应该是|不是.*是|重新填|换成")
@@ -289,7 +289,7 @@ class SlotFiller:
                 return f, v
         date = parse_date(t, today)
         if date is not None and (not strict or re.search(r"\d{1,2}\s*[日号]|\d{4}-\d{1,2}-\d{1,2}", to_arabic(t))):
-            f = one([f for f in open_fields if f.type.value == "date"])
+            f = one(_date_fields(t, date, [f for f in open_fields if f.type.value == "date"], today))
             if f is not None:
                 return f, date
         return None
@@ -356,10 +356,39 @@ def _as_agent(person: Person | None) -> Person | None:
 
 _NAME_CUE = re.compile(r"叫|姓名|名字")
 
+# What a date field is about, by its label: a date that already happened, or one still to come; and the words
+# people use for it ("约12月20号" is the appointment, "10月31号走的" the day of leaving, "11月10号生的" the birth).
+_PAST_DATE = re.compile(r"出生|生日|遗失|丢失|离职|解除|终止|退休日期|发生|成立|签发|死亡|去世|决议")
+_FUTURE_DATE = re.compile(r"预约|起始|开始|拟|计划|期望")
+_DATE_CUES = ((re.compile(r"约|预约|登记那天|定在"), re.compile(r"预约")),
+              (re.compile(r"生的|出生|生日|生于"), re.compile(r"出生|生日")),
+              (re.compile(r"丢|掉|遗失|找不到|被偷"), re.compile(r"遗失|丢失")),
+              (re.compile(r"走的|离职|辞职|裁员|退工|解除|不干了"), re.compile(r"离职|解除|终止")),
+              (re.compile(r"开始|起交|起缴|从.{0,8}起"), re.compile(r"起始|开始")),
+              (re.compile(r"开的会|开会|决议|股东会"), re.compile(r"决议")))
+
+
+def _date_fields(text: str, date: dt.date, fields: list[FormField], today: dt.date) -> list[FormField]:
+    """The date fields a date said without naming its field can be: a date to come is no birth date, a
+    long-past one no appointment; the words around it ("约", "生的", "走的") choose among the rest."""
+    if len(fields) <= 1:
+        return fields
+    if date > today:
+        fields = [f for f in fields if not _PAST_DATE.search(f.label)] or fields
+    elif date < today - dt.timedelta(days=366):
+        fields = [f for f in fields if not _FUTURE_DATE.search(f.label)] or fields
+    for said, label in _DATE_CUES:
+        if said.search(text):
+            cued = [f for f in fields if label.search(f.label)]
+            if len(cued) == 1:
+                return cued
+    return fields
+
 
 def _named_field(text: str, form: list[FormField]) -> FormField | None:
-    """The field a clause about another person answers when it names no field: their name after 叫."""
-    if _NAME_CUE.search(text):
+    """The field a clause about another person answers when it names no field: their name after 叫, or a name
+    right after the relation word ("女方示例林晓")."""
+    if _NAME_CUE.search(text) or relation_and_name(re.sub(r"[\s\-]*\d[\d\s\-]{5,}[\dXx]", " ", text).strip()):
         names = [f for f in form if f.label.endswith(("姓名", "名称", "姓名（名称）"))]
         return names[0] if len(names) == 1 else None
     return None

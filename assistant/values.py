@@ -62,6 +62,34 @@ _ROLE_VERB_LEAD = re.compile(r"^(?:让|请|由|就写|写|填|就是|是|叫)+")
 _ROLE_VERB_TAIL = re.compile(r"(?:来当|来做|来担任|担任|当|来办|负责|就行|吧)+$")
 
 
+# Common surnames (单姓 and 复姓): a relation word followed by a word that starts with none of them is not a name
+# ("宝宝出生了", "他是智力残疾"). The sample data's synthetic names carry a 示例/样例/测试 prefix.
+_SURNAMES = set(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金"
+    "石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章"
+    "鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解"
+    "牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑"
+    "郎甄丛仲虞敖巩明佘池查麻苑迟邝封")
+_COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "令狐", "慕容", "尉迟", "公孙", "司徒", "夏侯", "端木")
+
+
+def looks_like_person_name(text: str) -> bool:
+    core = re.sub(r"^(?:示例|样例|测试)", "", text)
+    if not re.fullmatch(r"[\u4e00-\u9fff·]{2,5}", core) or re.search(r"[了的过着吗呢吧啊呀]$", core):
+        return False
+    return core.startswith(_COMPOUND_SURNAMES) or core[0] in _SURNAMES
+
+
+def relation_and_name(text: str) -> str | None:
+    """The name in a clause that is only a relation word and a name ("女方示例林晓", "男方叫示例许明")."""
+    lead = _RELATION_LEAD.match(text.strip())
+    rest = text.strip()[lead.end():] if lead else ""
+    if lead and lead.group(0) and looks_like_person_name(rest) and not CHATTER.search(rest) \
+            and not _FIELD_NOUN.search(rest):
+        return rest
+    return None
+
+
 def _name(f: FormField, text: str) -> Tidied:
     lead = _RELATION_LEAD.match(text)
     if lead and lead.group(0) and re.fullmatch(r"[\u4e00-\u9fff·]{2,6}", text[lead.end():]) \

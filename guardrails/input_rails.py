@@ -19,7 +19,7 @@ from guardrails.config import CATEGORY_FLAG, MESSAGE_PRIORITY, Category, Flag, R
 from guardrails.pii import PiiMatch, find_pii, redact
 from guardrails.rules import RuleHit, RuleVerdict
 from guardrails.ruleset import CompiledRule, TextViews, load_rules
-from guardrails.semantic import Exemplar, SemanticRail
+from guardrails.semantic import Exemplar, SemanticRail, asks_something
 
 if TYPE_CHECKING:
     from kb.embedders import Embedder
@@ -170,6 +170,11 @@ class InputRails:
                         # A rumour or an authoring request always says where it comes from or what to write;
                         # without such a cue, similarity alone is not enough to hold a plain request.
                         pass
+                    elif sem.refuse and sem.category == Category.OTHER_CITIZEN_DATA \
+                            and not (_LOOKUP_CUE.search(redacted) or asks_something(redacted)):
+                        # Asking for someone else's data always asks (查, 告诉我, 发给我, 多少, 在哪…); a statement
+                        # that gives a partner's or tenant's details for a form ("她叫…", "她是上海本地人") does not.
+                        pass
                     elif sem.refuse and sem.category is not None:
                         verdict = RuleVerdict.HOLD if sem.category == Category.FABRICATED_POLICY else RuleVerdict.BLOCK
                         add(SemanticRail.id, SemanticRail.version, verdict, f"{sem.category.value}: {sem.detail()}",
@@ -206,5 +211,7 @@ class InputRails:
 
 
 _DECISIVE = (RuleVerdict.BLOCK, RuleVerdict.HOLD, RuleVerdict.EMERGENCY)
+_LOOKUP_CUE = re.compile(r"查|找|搜|告诉|给我|发我|发给|提供|想要|要一份|所有|全部|复印件|调取|调出|导出|知道|看看|看一下|核实|打听|定位|获取|拿到|名单|多少|"
+                         r"哪|什么|啥|谁|吗|伐|是不是|有没有|能不能|[？?]|tell|show|find|who|where|what")
 _CLAIM_CUE = re.compile(r"听说|据说|人说|网上说|都说|说是|说会|说能|说可以|说要|说有|说每|听人|听朋友|据|消息|网上|网传|公众号|视频|朋友圈|群里|新政策|最新|规定|通知|文件|公告|口气|口吻|模仿|编|伪造|"
                         r"付费|加急|真的|对吗|对吧|对不对|是吧|保证|截图")

@@ -125,7 +125,7 @@ class SemanticVerdict:
 
 class SemanticRail:
     id = "sem.knn"
-    version = 1
+    version = 2  # v2: other-citizen-data and rumour verdicts need a lookup or claim cue (input_rails)
 
     def __init__(
         self, embedder: Embedder, exemplars: list[Exemplar] | None = None, k: int = 3, margin: float = 0.0,
