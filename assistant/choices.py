@@ -57,12 +57,18 @@ CONCEPTS: tuple[tuple[str, ...], ...] = (
     ("随爸爸", "随父", "跟爸爸", "跟他爸", "落在爸爸", "跟着爸爸"),
     ("外国", "老外", "外籍", "外国人", "国外"),
     ("内地", "大陆", "中国人", "国内"),
+    ("社会平均", "社平", "平均工资", "中间那档", "中间档"),
+    ("出租人", "房东", "业主", "租给", "租出去", "出租给", "我是出租", "我是产权人", "产权是我的"),
+    ("承租人", "租客", "房客", "我是承租", "我租的房"),
+    ("直接", "直租", "房东直租", "直接租", "跟房东签", "直接跟我签", "直接签", "直接租给"),
+    ("转租", "二房东", "二手房东", "转租给", "分租"),
     ("上海户口", "户口在上海", "户口在松江", "户口就在上海", "户口在本市", "本地户口", "上海本地人", "户籍在上海"),
 )
 
 # Groups that join an option only when one of its words is exactly a member: 期满 inside 劳动合同期满 is not a
+# (房东 inside 二房东 is no landlord)
 # document's validity ("身份证过期了" does not answer how a labour contract ended).
-_EXACT_ONLY = frozenset({"到期"})
+_EXACT_ONLY = frozenset({"到期", "出租人", "承租人"})
 
 # "不是我自己辞职的", "不要全套", "没有外地的": the keyword after it is what the person rules out.
 _NEGATOR = re.compile(r"(?:不是|并不是|不要|不用|不想|并非|别|非|没有|没|未|不)$")

@@ -29,12 +29,13 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"晓得"), "知道"),
     (re.compile(r"自家(?=办|来|去|弄|申请|填|跑)|我自家"), "我自己"),
     (re.compile(r"物事|事体"), "事情"),
+    (re.compile(r"(?<![勾索])勒(?=上海|松江|本市|本地|外地|老家|屋里|这|那|[\u4e00-\u9fff]{1,3}(?:区|镇|街道|路|弄|里))"), "在"),
 )
 
 
 def to_mandarin(text: str) -> str:
     """The message with everyday 沪语 words in Mandarin (unchanged when it has none)."""
-    if not any(ch in text for ch in "侬阿伊啥哪伐勿覅钞老晓物事钿号自铜"):
+    if not any(ch in text for ch in "侬阿伊啥哪伐勿覅钞老晓物事钿号自铜勒"):
         return text
     for pattern, repl in _PHRASES:
         text = pattern.sub(repl, text)

@@ -650,6 +650,10 @@ def on_collect(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
     if corrected_situations(ctx, matter):
         return  # the correction was about a situation: the question asked stays open, nothing else is read into it
     updates = fill(deps, ctx, matter, expected=expected)
+    others = [u.label for u in updates if u.accepted and u.previous is None]
+    if expected is not None and others and not any(u.field == expected.name for u in updates):
+        # "10月31号走的" when 身份证号码 was asked: kept for the field it answers, the asked one is still open
+        ctx.say(f"已记下{'、'.join(others)}。还没有识别到{expected.label}。")
     if not updates and is_question(ctx.text):
         answer_question(deps, ctx, matter, ctx.text, s.confidence)
     elif not updates and expected is not None:

@@ -145,7 +145,8 @@ class SlotFiller:
         return value, result
 
     def proposals(self, text: str, matter: Matter, expected: FormField | None, today: dt.date,
-                  for_other: bool = False, filled: frozenset[str] = frozenset()) -> list[tuple[FormField, Any]]:
+                  for_other: bool = False, filled: frozenset[str] = frozenset(),
+                  known: frozenset[str] = frozenset()) -> list[tuple[FormField, Any]]:
         """Values the message gives, each for the field of the person it is about (see assistant/roles.py).
         `for_other`: the citizen applies for someone else, so "我" is the agent and the person they talk about
         (老伴, 我妈, 孩子) is the applicant of the form."""
@@ -155,8 +156,8 @@ class SlotFiller:
         if all(c.person in (None, Person.APPLICANT) for c in parts):
             own = [f for f in matter.form if field_person(f) == Person.APPLICANT or f == expected]
             if any(c.person == Person.APPLICANT for c in parts) and len(own) < len(matter.form):
-                return self._proposals(text, matter.model_copy(update={"form": tuple(own)}), expected, today, filled)
-            return self._proposals(text, matter, expected, today, filled)
+                return self._proposals(text, matter.model_copy(update={"form": tuple(own)}), expected, today, filled, known)
+            return self._proposals(text, matter, expected, today, filled, known)
         out: list[tuple[FormField, Any]] = []
         taken: set[str] = set()
         for part in parts:  # clause by clause: each value goes to a field of the person its clause is about
@@ -176,7 +177,8 @@ class SlotFiller:
                 exp = expected if expected is not None and expected in form else _named_field(part.text, form)
             if not form:
                 continue  # nothing on this form is about that person: their details are not the applicant's
-            for f, value in self._proposals(part.text, matter.model_copy(update={"form": tuple(form)}), exp, today, filled):
+            for f, value in self._proposals(part.text, matter.model_copy(update={"form": tuple(form)}), exp, today, filled,
+                                            known):
                 if f == expected and person is None and not self.validate(f, value).ok and _later_valid(
                         self, parts[parts.index(part) + 1:], f, today):
                     continue  # "我表姐也住这里，…，我是9月1号登记的": the clause that has the date answers
@@ -185,7 +187,7 @@ class SlotFiller:
         return out
 
     def _proposals(self, text: str, matter: Matter, expected: FormField | None, today: dt.date,
-                   filled: frozenset[str] = frozenset()) -> list[tuple[FormField, Any]]:
+                   filled: frozenset[str] = frozenset(), known: frozenset[str] = frozenset()) -> list[tuple[FormField, Any]]:
         t = normalize(text)
         out: list[tuple[FormField, Any]] = []
         mentions = mentioned_fields(t, matter.form)
@@ -237,7 +239,16 @@ class SlotFiller:
         # Whatever precedes the first named field answers the question just asked.
         if expected is not None and expected.name not in taken and _meaningful(rest):
             value = self.extractors.extract(after_correction(rest), expected, today)
-            if value is not None:
+            elsewhere = None
+            if value is None or not self.check(expected, value)[1].ok:
+                # "10月31号走的" asked for 身份证号码, "每个月领25份" asked for 办税人员姓名: the answer to another
+                # question of the form, read by its shape, for a field still empty; the asked one stays open
+                elsewhere = next((typed for part in re.split(r"[，,；;。]", after_correction(rest)) if (
+                    typed := self._typed(part, matter, taken | filled | known | {expected.name}, None, today, strict=True))
+                    is not None), None)
+            if elsewhere is not None:
+                out.append(elsewhere)
+            elif value is not None:
                 out.append((expected, value))
         elif (expected is None or expected.name in taken) and _meaningful(rest):
             # "想约12月12号" with nothing asked: read by its shape; "不是15号 是3月18号" corrects the one date said
@@ -308,7 +319,8 @@ class SlotFiller:
             return [SlotUpdate(field=expected.name, label=expected.label, accepted=True, value=kept.value,
                                previous=kept.value, correction=False)]
         for f, proposed in self.proposals(text, matter, expected, today, for_other=for_other,
-                                          filled=frozenset(n for n, v in slots.items() if v.source.kind == SourceKind.TURN)):
+                                          filled=frozenset(n for n, v in slots.items() if v.source.kind == SourceKind.TURN),
+                                          known=frozenset(slots)):
             if isinstance(proposed, str) and f.name in slots and UNCHANGED.match(proposed.strip()):
                 # "单位没变，还是原来那家": the value on the form stays, with its source
                 kept = slots[f.name]
