@@ -160,6 +160,7 @@ class SlotFiller:
             return self._proposals(text, matter, expected, today, filled, known)
         out: list[tuple[FormField, Any]] = []
         taken: set[str] = set()
+        deferred: dict[Person | None, FormField] = {}
         for part in parts:  # clause by clause: each value goes to a field of the person its clause is about
             person = part.person
             if person is None:
@@ -175,13 +176,17 @@ class SlotFiller:
                     or (f.name in named and not PERSONAL_FIELD.search(f.label) and field_person(f) == Person.APPLICANT)
                     or (person in FAMILY and HOUSEHOLD_FIELD.search(f.label)))]
                 exp = expected if expected is not None and expected in form else _named_field(part.text, form)
+            if exp is None and deferred.get(person) in form:
+                exp = deferred.pop(person)  # the field a clause before named, its value said here
             if not form:
                 continue  # nothing on this form is about that person: their details are not the applicant's
             for f, value in self._proposals(part.text, matter.model_copy(update={"form": tuple(form)}), exp, today, filled,
                                             known):
-                if f == expected and person is None and not self.validate(f, value).ok and _later_valid(
-                        self, parts[parts.index(part) + 1:], f, today):
-                    continue  # "我表姐也住这里，…，我是9月1号登记的": the clause that has the date answers
+                if (f == expected and person is None or person is not None) and not self.check(f, value)[1].ok \
+                        and _later_valid(self, parts[parts.index(part) + 1:], f, today, (None, person or Person.APPLICANT)):
+                    # "我表姐也住这里，…，我是9月1号登记的", "代办人写我 示例钱红": the clause that has the value answers
+                    deferred[person] = f
+                    continue
                 out.append((f, value))
                 taken.add(f.name)
         return out
@@ -354,10 +359,11 @@ def after_correction(text: str) -> str:
     return text[cuts[-1].end():] if cuts else text
 
 
-def _later_valid(filler: SlotFiller, rest: list[Clause], f: FormField, today: dt.date) -> bool:
-    """Whether a later clause of the applicant (or of nobody) gives a valid value for `f`."""
-    return any(c.person in (None, Person.APPLICANT) and (v := filler.extractors.extract(c.text, f, today)) is not None
-               and filler.validate(f, v).ok for c in rest)
+def _later_valid(filler: SlotFiller, rest: list[Clause], f: FormField, today: dt.date,
+                 persons: tuple[Person | None, ...] = (None, Person.APPLICANT)) -> bool:
+    """Whether a later clause of one of `persons` gives a valid value for `f`."""
+    return any(c.person in persons and (v := filler.extractors.extract(c.text, f, today)) is not None
+               and filler.check(f, v)[1].ok for c in rest)
 
 
 def _as_agent(person: Person | None) -> Person | None:
@@ -413,8 +419,9 @@ def _target(matter: Matter, validator: str, expected: FormField | None, taken: s
             and _ID_LABEL.search(expected.label):
         return expected  # asked for 对方证件号码: a bare ID number answers that, it never corrects the applicant's
     fields = [f for f in matter.form if f.validator and f.validator.name == validator and f.name not in taken]
-    if not fields and validator == "id_card":
-        # 对方证件号码 takes an id card or a passport, so it has no id_card validator; an id number still goes there
+    if not fields and validator in ("id_card", "uscc"):
+        # 对方证件号码 takes an id card, a passport or a company's credit code, so it has no validator; an id number or
+        # a 统一社会信用代码 still goes there
         fields = [f for f in matter.form if f.validator is None and f.name not in taken and _ID_LABEL.search(f.label)]
         if expected is not None and expected in fields:
             return expected
@@ -422,7 +429,7 @@ def _target(matter: Matter, validator: str, expected: FormField | None, taken: s
 
 
 _ID_LABEL = re.compile(r"证件号码|身份证号|身份号码|社会保障号码")
-_CODE_WORDS = r"身份证号码|身份证号|身份证|证件号码|证件号|手机号码|手机号|手机|电话号码|电话|联系电话|信用代码|税号"
+_CODE_WORDS = r"统一社会信用代码|社会信用代码|身份证号码|身份证号|身份证|证件号码|证件号|手机号码|手机号|手机|电话号码|电话|联系电话|信用代码|税号"
 
 
 def _meaningful(text: str) -> bool:

@@ -52,7 +52,7 @@ def tidy(f: FormField, value: object) -> Tidied:
 # "租客测试林小北", "换成我同事陈小青", "她叫…": who the person is, said before the name
 _RELATION_LEAD = re.compile(
     r"^(?:换成|改成|改为|换为|就是|是)?(?:我们的?|我的?|他的?|她的?)?(?:孩子(?:他|的)?(?:爸爸|妈妈|爸|妈)|新的?法人|新法定代表人|男方|女方|"
-    r"会计|出纳|员工|经理|主管|同事|朋友|租客|房东|承租人|出租人|对方|老婆|老公|爱人|妻子|丈夫|"
+    r"会计|出纳|财务|行政|人事|文员|员工|经理|主管|同事|朋友|租客|房东|承租人|出租人|承租方|出租方|甲方|乙方|对方单位|对方|老婆|老公|爱人|妻子|丈夫|"
     r"媳妇|女朋友|男朋友|对象|未婚妻|未婚夫|表姐|表哥|表妹|表弟|姐姐|哥哥|妹妹|弟弟|室友|邻居|亲戚|联络员|经办人|股东|"
     r"代办人|监护人|孩子|儿子|女儿|宝宝|母亲|父亲|妈妈|爸爸|我妈|我爸|老伴|老头子|老太婆)?(?:叫|是|名叫|名字叫)?")
 
@@ -84,13 +84,25 @@ def relation_and_name(text: str) -> str | None:
     """The name in a clause that is only a relation word and a name ("女方示例林晓", "男方叫示例许明")."""
     lead = _RELATION_LEAD.match(text.strip())
     rest = text.strip()[lead.end():] if lead else ""
-    if lead and lead.group(0) and looks_like_person_name(rest) and not CHATTER.search(rest) \
-            and not _FIELD_NOUN.search(rest):
+    if lead and not _NO_RELATION.fullmatch(lead.group(0)) and looks_like_person_name(rest) and "的" not in rest \
+            and not CHATTER.search(rest) and not _FIELD_NOUN.search(rest):
         return rest
     return None
 
 
+# a lead without a relation word ("我是", "是"): "我是房东" names a role, not a person
+_NO_RELATION = re.compile(r"(?:换成|改成|改为|换为|就是|是)?(?:我们的?|我的?|他的?|她的?)?(?:叫|是|名叫|名字叫)?")
+
+
+_ORG = re.compile(r"[\u4e00-\u9fff（）()]{2,40}(?:有限责任公司|股份有限公司|有限公司|公司|厂|店|中心|合作社|事务所|工作室|集团|银行|学校|"
+                  r"医院|协会|商行|分公司)")
+
+
 def _name(f: FormField, text: str) -> Tidied:
+    if "名称" in f.label:  # 姓名（名称）: a company may be the other party ("承租方上海示例餐饮管理有限公司")
+        org = _ORG.fullmatch(_RELATION_LEAD.sub("", text.strip(), count=1))
+        if org:
+            return Tidied(org.group(0))
     lead = _RELATION_LEAD.match(text)
     if lead and lead.group(0) and re.fullmatch(r"[\u4e00-\u9fff·]{2,6}", text[lead.end():]) \
             and not CHATTER.search(text[lead.end():]):
