@@ -59,6 +59,8 @@ CONFIRM_WORDS = ("确认提交", "确认", "提交", "确定提交", "确认无�
 HUMAN = re.compile(r"转人工|人工客服|人工服务|找人工|真人|工作人员帮|人工帮办")
 CANCEL = re.compile(r"^(?:取消|不办了|算了|重新开始|重来|退出|结束)|"
                     r"(?:不交了|不提交了|不申请了|不办了|不要了|撤销|撤回|取消)(?:这个|这份|这项)?(?:申请|办理|了)?[。！!\s]*$")
+# "算了不寄了 改成我自己去窗口拿": a change of mind about one answer, not a cancellation of the application
+_CHANGE_INSTEAD = re.compile(r"^(?:算了|不要了|取消)[^，,。]{0,8}[，,。\s]*.{0,6}(?:改成|改为|换成|改到|改用|还是|就选|选)")
 CONTINUE = re.compile(r"^(?:好了|没事了|好的)?[，,\s]*(?:继续|接着)(?:办|填|弄)?(?:刚才|之前|前面)?(?:那个|的)?[。！!\s]*$")
 GREET = re.compile(r"^(?:你好|您好|在吗|hi|hello|嗨|哈喽)[！!。.，,\s]*$", re.I)
 EDIT = re.compile(r"^(?:我要)?(?:修改|改一下|要改|更改)$")
@@ -83,7 +85,8 @@ def control(deps: Deps, ctx: TurnContext) -> None:
         ctx.rules.append(f"dialogue.switch:{target}")
         ctx.say(f"好的，不办“{old}”了。")
         begin(deps, ctx, target, None)
-    elif CANCEL.search(t) and not is_question(t) and ctx.state.phase not in (Phase.IDLE, Phase.HANDED_OFF):
+    elif CANCEL.search(t) and not is_question(t) and not _CHANGE_INSTEAD.search(t) \
+            and ctx.state.phase not in (Phase.IDLE, Phase.HANDED_OFF):
         ctx.state.reset_matter()
         ctx.state.leave_bundle()
         ctx.state.phase = Phase.IDLE

@@ -1,8 +1,8 @@
 """智能预填: fill form fields from the citizen's profile and e-licences, each with its provenance.
 
 Runs only after consent. Values the citizen gave (or that were carried over in a bundle) are never
-overwritten. An expired e-licence is never used; the fields it would have filled stay open and the
-citizen is told which licence expired.
+overwritten. An expired e-licence is never used (its fields stay open and the citizen is told which licence
+expired), except for values that outlive the document (`PERMANENT`: the 公民身份号码 on an expired ID card).
 """
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ class PrefillReport:
         return len(self.filled) / len(matter.form) if matter.form else 0.0
 
 
+# Values on an e-licence that outlive the document: a person's 公民身份号码 is the same on every card.
+PERMANENT = frozenset({("id_card", "number")})
+
+
 def resolve(profile: Profile, source: str, as_of: dt.date) -> tuple[object, Provenance | None, ELicence | None]:
     """The value behind `profile.<field>` or `elicence.<type>.<field>`, its provenance, and the expired
     licence if that is why nothing was returned."""
@@ -40,10 +44,11 @@ def resolve(profile: Profile, source: str, as_of: dt.date) -> tuple[object, Prov
         lic = profile.licence(lic_type)
         if lic is None:
             return None, None, None
-        if lic.expired(as_of):
-            return None, None, lic
         prov = Provenance(kind=SourceKind.ELICENCE, profile_id=profile.id, licence_type=lic.type, licence_name=lic.name,
                           licence_number=lic.number, issuer=lic.issuer, expires_on=lic.expires_on)
+        if lic.expired(as_of):
+            # the card expired, the 公民身份号码 on it did not: that number still fills the form
+            return (lic.field(attr), prov, lic) if (lic.type, attr) in PERMANENT else (None, None, lic)
         return lic.field(attr), prov, None
     return None, None, None
 
@@ -81,7 +86,8 @@ def prefill(
             if expired.type not in seen_expired:
                 report.expired.append(expired)
                 seen_expired.add(expired.type)
-            continue
+            if value is None:
+                continue
         if value is None or value == "" or prov is None:
             report.unavailable.append(f.name)
             continue

@@ -9,6 +9,7 @@ from typing import Any
 
 from assistant.catalog import FieldType, FormField, Matter, Situation
 from assistant.models import ChecklistItem, ChecklistStatus, Choice, Finding, Slot, SlotView
+from assistant.prefill import PERMANENT
 from assistant.profiles import ELicence
 
 GREETING = ("您好，我是“轻松办”政务服务助手。您可以直接说想办什么事，比如“我想在松江开一家小饭馆”"
@@ -77,10 +78,12 @@ def prefill_summary(matter: Matter, filled: dict[str, Slot]) -> str:
 
 
 def expired_notice(licences: Sequence[ELicence]) -> str:
-    return "\n".join(
-        f"注意：您的电子证照《{lic.name}》已于{lic.expires_on}过期，不能用于预填或免交材料，相关信息请您手动提供，并建议尽快换领。"
-        for lic in licences
-    )
+    def one(lic: ELicence) -> str:
+        if any(t == lic.type for t, _ in PERMANENT):
+            return (f"注意：您的电子证照《{lic.name}》已于{lic.expires_on}过期，不能用于免交材料（证件号码不变，已照常填写），"
+                    "建议尽快换领。")
+        return f"注意：您的电子证照《{lic.name}》已于{lic.expires_on}过期，不能用于预填或免交材料，相关信息请您手动提供，并建议尽快换领。"
+    return "\n".join(one(lic) for lic in licences)
 
 
 def checklist_text(items: Sequence[ChecklistItem]) -> str:

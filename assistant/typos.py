@@ -21,6 +21,8 @@ TERMS: tuple[str, ...] = (
 
 # Function words are never a typo of a term: "不办" is not 补办, "没" is not 梅.
 _KEEP = frozenset("不没是了的在有也都就还要想我你他她它们这那")
+# Real words that sound like a term: 承租方/出租方 (the parties of a lease) are not 租房.
+_REAL = frozenset({"租方"})
 
 
 @functools.lru_cache(maxsize=1)
@@ -46,7 +48,7 @@ def fix_typos(text: str) -> str:
                 continue
             window = "".join(chars[i:i + n])
             term = index[n].get(" ".join(pinyin[i:i + n]))
-            if term is None or term == window or any(ch in _KEEP for ch in window):
+            if term is None or term == window or window in _REAL or any(ch in _KEEP for ch in window):
                 continue
             differ = sum(a != b for a, b in zip(window, term, strict=True))
             if differ <= max(1, n // 2):

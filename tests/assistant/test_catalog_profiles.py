@@ -13,6 +13,7 @@ from assistant.errors import CatalogError, ProfileNotFoundError, UnknownMatterEr
 from assistant.models import ChecklistStatus, SourceKind
 from assistant.prefill import prefill
 from assistant.profiles import ProfileKind, ProfileStore
+from assistant.replies import expired_notice
 from assistant.validators import default_validators
 from guardrails import pii
 from tests.conftest import SAMPLES
@@ -82,12 +83,15 @@ def test_sample_profiles() -> None:
         PROFILES.get("c-nobody")
 
 
-def test_expired_licence_is_never_used_for_prefill_or_waivers() -> None:
+def test_expired_licence_is_never_used_for_waivers_and_prefills_only_the_lifelong_id_number() -> None:
     m = REGISTRY.matter("m-unemployment-benefit")
     liuer = PROFILES.get("c-sample-liuer")
     report = prefill(m, liuer, {}, VALIDATORS, TODAY)
-    assert "id_number" not in report.filled
+    # the card expired on 2026-03-10, the 公民身份号码 on it did not; the citizen is still told it expired
+    assert report.filled["id_number"].value == "310117199301250916"
+    assert report.filled["id_number"].source.expires_on == dt.date(2026, 3, 10)
     assert [lic.type for lic in report.expired] == ["id_card"]
+    assert "证件号码不变" in expired_notice(report.expired)
     assert report.filled["name"].source.kind == SourceKind.PROFILE
     items = {c.id: c for c in build_checklist(m, {"separation_reason": "employer_terminated"}, report.filled, liuer, TODAY)}
     assert all(c.status != ChecklistStatus.WAIVED for c in items.values() if c.licence_type == "id_card")
