@@ -51,6 +51,9 @@ from kb.text import normalize
 APPLY = re.compile(r"我想|我要|想办|要办|给我办|给我弄|直接办|帮我(?!算|查|看|问|想|说|解释|分析)|我准备|准备|打算|开一家|开个|开家|申请一下|现在办|开始办|在线办|"
                    r"(?:想|要)(?:(?!怎么|如何|咋)[^，,。？?!！]){0,4}(?:办|续|申请|申领|换|补|开|注册|登记|备案|弄|交|缴|参保|提取)"
                    r"(?![吗呢么]|不了|什么|啥|哪|多少|几)")
+# "菜场里租了个摊位 杀鱼卖鱼的 … 个体执照要怎么办", "阿拉今年七十四岁了 … 哪能弄法": one's own story, then the
+# colloquial "how do I get it done" — asking for it to be done. (The formal "怎么办理/怎么申请" asks for the steps.)
+HOW_TO_GET_DONE = re.compile(r"(?:要|该|得)?(?:怎么|咋|怎样)(?:个)?(?:办|弄|搞)(?:法|呢|啊|呀|哦|啦)?[？?！!。\s]*$")
 ACTING_FOR_OTHER = frozenset({"agent", "guardian", "proxy", "entrusted"})  # 代办/监护/委托: the profile is the agent's
 FORM_RESUMABLE = (Phase.SITUATION, Phase.CONSENT, Phase.COLLECT, Phase.CONFIRM)
 APPLY_NEW = re.compile(r"(我想|我要|想|要|帮我)(再)?(申请|办理?|开)(一个|一份|个)?(新的)?")
@@ -346,7 +349,9 @@ def begin(deps: Deps, ctx: TurnContext, entry_id: str, confidence: float | None,
     `text` is what the citizen originally said (after a clarifying question, not the choice)."""
     reg = deps.registry
     said = text or ctx.text
-    if not reg.is_bundle(entry_id) and is_question(said) and not APPLY.search(normalize(said)):
+    story_then_how = bool(HOW_TO_GET_DONE.search(normalize(said))) and len(
+        [c for c in re.split(r"[，,。；;！!\s]+", normalize(said).strip()) if c]) >= 2
+    if not reg.is_bundle(entry_id) and is_question(said) and not APPLY.search(normalize(said)) and not story_then_how:
         matter = reg.matter(entry_id)
         ctx.state.offer, ctx.state.confidence = entry_id, confidence
         ctx.state.phase = Phase.OFFER
