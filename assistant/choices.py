@@ -68,6 +68,7 @@ CONCEPTS: tuple[tuple[str, ...], ...] = (
 # Groups that join an option only when one of its words is exactly a member: 期满 inside 劳动合同期满 is not a
 # (房东 inside 二房东 is no landlord)
 # document's validity ("身份证过期了" does not answer how a labour contract ended).
+_GAP = r"[^不没未非别无，,。！!？?；;\s\d]{1,2}"
 _EXACT_ONLY = frozenset({"到期", "出租人", "承租人"})
 
 # "不是我自己辞职的", "不要全套", "没有外地的": the keyword after it is what the person rules out.
@@ -146,6 +147,9 @@ def _keyword_scores(text: str, options: Sequence[OptionText], own_bonus: float =
             if len(word) < 2 and not word.isdigit():
                 continue
             pattern = re.escape(word) + (r"(?=[过了好的]{1,2})" if word in stems else "")  # a stem only as 备案过了
+            if len(word) >= 4 and word not in stems:
+                # "户口就在松江" says 户口在松江: one short insertion (never a negation) inside a long keyword
+                pattern = "|".join([pattern] + [re.escape(word[:k]) + _GAP + re.escape(word[k:]) for k in range(2, len(word) - 1)])
             own = word in opt.keywords or word in label_parts(opt.label)
             for m in re.finditer(pattern, text):
                 starts_negative = bool(re.match(r"没|未|不|无|还没|暂", word))

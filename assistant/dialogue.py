@@ -755,14 +755,16 @@ def _shown(value: Any) -> str:
 def advance(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
     """Ask what is missing next, or show the confirmation screen."""
     s = ctx.state
+    profile = deps.profiles.find(s.profile_id)
     pending = open_situations(matter, s.situations)
-    if pending:
+    early = profile is not None and s.consent and s.prefilled_for != f"{matter.id}@{matter.version}" and not any(
+        o.value in ACTING_FOR_OTHER for sit in pending for o in sit.options)  # whose profile it is must be known first
+    if pending and not early:
         text, choices = ask_situation(pending[0])
         s.phase, s.pending = Phase.SITUATION, f"situation:{pending[0].id}"
         ctx.choices = list(choices)
         ctx.finish(Outcome.COLLECTING, text)
         return
-    profile = deps.profiles.find(s.profile_id)
     if profile is not None and s.consent is None:
         s.phase, s.pending = Phase.CONSENT, "consent"
         ctx.choices = list(YES_NO)
@@ -791,6 +793,13 @@ def advance(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
             ctx.say(expired_notice(list(told.values())))
             s.expired_told.extend(told)
             ctx.rules.append("prefill.expired_licence:" + ",".join(sorted(told)))
+    pending = open_situations(matter, s.situations)
+    if pending:  # consent came early ("同意" while a situation was asked): pre-filled above, the situation is asked now
+        text, choices = ask_situation(pending[0])
+        s.phase, s.pending = Phase.SITUATION, f"situation:{pending[0].id}"
+        ctx.choices = list(choices)
+        ctx.finish(Outcome.COLLECTING, text)
+        return
     f = next_field(matter, s.situations, s.slots)
     rejected = [r.split(":")[0].removeprefix("slot.") for r in ctx.rules if r.startswith("slot.") and r.endswith(":rejected")]
     again = next((g for g in matter.form if g.name in rejected and g.name not in s.slots), None)

@@ -369,6 +369,8 @@ def field_keywords(f: FormField) -> list[str]:
         words.update(_SYNONYMS[f.validator.name])
     if core.endswith("名称"):
         words.update(_NAME_WORDS)
+    if f.type.value == "date" and core.endswith("日期") and len(core) >= 5:
+        words.add(core[:-2])  # "居住登记是今年3月16号办的" names 居住登记日期
     role = _ROLE_NOUN.search(core)
     if role:
         words.update((role.group(1), role.group(1).replace("人员", "员")))  # 办税人员 is said 办税员
