@@ -53,7 +53,8 @@ APPLY = re.compile(r"我想|我要|想办|要办|给我办|给我弄|直接办|�
                    r"(?![吗呢么]|不了|什么|啥|哪|多少|几)")
 # "菜场里租了个摊位 杀鱼卖鱼的 … 个体执照要怎么办", "阿拉今年七十四岁了 … 哪能弄法": one's own story, then the
 # colloquial "how do I get it done" — asking for it to be done. (The formal "怎么办理/怎么申请" asks for the steps.)
-HOW_TO_GET_DONE = re.compile(r"(?:要|该|得)?(?:怎么|咋|怎样)(?:个)?(?:办|弄|搞)(?:法|呢|啊|呀|哦|啦)?[？?！!。\s]*$")
+HOW_TO_GET_DONE = re.compile(r"(?:要|该|得)?(?:怎么|咋|怎样)(?:个)?(?:办|弄|搞|补办|补|换|续|拿出来|取出来|提出来|领)(?:法|呢|啊|呀|哦|啦)?"
+                             r"[？?！!。\s\u2600-\u27bf\U0001f000-\U0001faff]*$")
 ACTING_FOR_OTHER = frozenset({"agent", "guardian", "proxy", "entrusted"})  # 代办/监护/委托: the profile is the agent's
 FORM_RESUMABLE = (Phase.SITUATION, Phase.CONSENT, Phase.COLLECT, Phase.CONFIRM)
 APPLY_NEW = re.compile(r"(我想|我要|想|要|帮我)(再)?(申请|办理?|开)(一个|一份|个)?(新的)?")

@@ -259,7 +259,7 @@ def yes_no(text: str) -> bool | None:
     return None
 
 
-_CONSENT_NO = re.compile(r"^(?:不同意|不可以|不行|不允许|拒绝|不要|不用|不需要|算了|否|不)")
+_CONSENT_NO = re.compile(r"^(?:不同意|不可以|不行|不允许|拒绝|不要|不用|不需要|算了|否|不(?=$|[，,。！!\s]))")  # 不好意思 is no answer
 _CONSENT_YES = re.compile(r"^(?:同意|可以|好的?|行|允许|授权|是的?|没问题|嗯|ok|OK|确认)")
 
 
@@ -351,7 +351,7 @@ def default_extractors() -> ExtractorRegistry:
 _GENERIC_SUFFIXES = ("面积", "地址", "地点", "电话", "名称", "姓名", "日期", "号码", "人数", "住所", "方式", "类别",
                      "项目", "租金", "收入", "高度", "宽度", "单位", "银行", "月份", "种类", "原因", "内容", "编号", "账号",
                      "卡号")
-_NAME_WORDS = ("名字", "店名", "公司名", "企业名", "字号", "店铺名")
+_NAME_WORDS = ("名字", "店名", "公司名", "企业名", "字号", "店铺名", "公司名字", "企业名字", "店名字", "公司名称")
 # Role nouns in a label ("企业联络员姓名" is named as 联络员): the role alone names the field.
 _ROLE_NOUN = re.compile(r"(联络员|联系人|经办人|代办人|监护人|受托人|股东|发起人|监事|董事|财务负责人|办税人员)")
 _SYNONYMS = {"mobile": ("手机", "电话", "联系方式"), "id_card": ("身份证",), "uscc": ("信用代码", "税号")}
@@ -397,9 +397,13 @@ def field_keywords(f: FormField) -> list[str]:
     return sorted((w for w in words if len(w) >= 2), key=len, reverse=True)
 
 
+# Names of procedures that contain a field word: "名称自主申报已经通过了" names no 名称 field.
+_PROCEDURE_NAMES = re.compile(r"名称自主申报|名称预先核准|名称核准|名称申报|名称登记|地址核查|居住登记满")
+
+
 def mentioned_fields(text: str, form: tuple[FormField, ...]) -> list[tuple[FormField, int, int]]:
     """Fields named in the text with the span of the best keyword, longest keyword first per position."""
-    t = normalize(text)
+    t = _PROCEDURE_NAMES.sub(lambda m: "＿" * len(m.group(0)), normalize(text))  # same length: spans stay valid
     found: list[tuple[FormField, int, int]] = []
     taken: list[tuple[int, int]] = []
     candidates = sorted(((len(k), f, k) for f in form for k in field_keywords(f)), key=lambda x: -x[0])

@@ -62,7 +62,7 @@ _OWN_ACTION = re.compile(r"(想|要|我们|咱们|咱|准备|打算|预约|约|�
 # Fields about a person (name, ID, phone, birth…): only that person's clauses fill them. Other fields (产权证号,
 # 面积, 坐落) may be given in a clause about someone else when the clause names the field.
 PERSONAL_FIELD = re.compile(r"姓名|名字|身份证|证件号|电话|手机|出生|性别|户籍|户口|婚姻|民族|职业|工作单位|住址|住所|邮箱")
-_PRONOUN = re.compile(r"^[，,。；;\s]*(她|他|伊|ta)(?!们)")
+PRONOUN_LEAD = _PRONOUN = re.compile(r"^[，,。；;\s]*(她|他|伊|ta)(?!们)")
 # Phone typing uses a space as a comma ("河南的呀 内地 伊叫王小美 身份证…"): a space before a Han character splits
 # ("身份证 3203…" stays together, "…0134 宝宝名字叫…" does not).
 _CLAUSE = re.compile(r"[，,。；;！!？?\n]+|\s{2,}|(?<=\S)\s+(?=[\u4e00-\u9fff])")

@@ -35,6 +35,7 @@ from assistant.roles import (
     FAMILY,
     HOUSEHOLD_FIELD,
     PERSONAL_FIELD,
+    PRONOUN_LEAD,
     ROLE_FIELD,
     UNCHANGED,
     Clause,
@@ -163,6 +164,10 @@ class SlotFiller:
         deferred: dict[Person | None, FormField] = {}
         for part in parts:  # clause by clause: each value goes to a field of the person its clause is about
             person = part.person
+            if person == Person.OTHER and expected is not None and field_person(expected) in (
+                    Person.MOTHER, Person.FATHER, Person.CHILD) and PRONOUN_LEAD.search(part.text) and not any(
+                    c.person not in (None, Person.OTHER) for c in parts):
+                person = field_person(expected)  # "她生日是1995年6月20号" when 母亲出生日期 was asked: she is the mother
             if person is None:
                 form = [f for f in matter.form if f.name not in taken]
                 exp = expected if expected is not None and expected.name not in taken else None
