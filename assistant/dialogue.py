@@ -49,7 +49,7 @@ from guardrails.config import HELD_MESSAGE
 from kb.text import normalize
 
 APPLY = re.compile(r"我想|我要|想办|要办|给我办|给我弄|直接办|帮我(?!算|查|看|问|想|说|解释|分析)|我准备|准备|打算|开一家|开个|开家|申请一下|现在办|开始办|在线办|"
-                   r"(?:想|要)(?:(?!怎么|如何|咋)[^，,。？?!！]){0,4}(?:办|续|申请|申领|换|补|开|注册|登记|备案|弄|交|缴|参保|提取)"
+                   r"(?:想|要)(?:(?!怎么|如何|咋|不要)[^，,。？?!！\s]){0,4}(?:办|续|申请|申领|换|补|开|注册|登记|备案|弄|交|缴|参保|提取)"
                    r"(?![吗呢么]|不了|什么|啥|哪|多少|几)")
 # "菜场里租了个摊位 杀鱼卖鱼的 … 个体执照要怎么办", "阿拉今年七十四岁了 … 哪能弄法": one's own story, then the
 # colloquial "how do I get it done" — asking for it to be done. (The formal "怎么办理/怎么申请" asks for the steps.)
@@ -187,7 +187,8 @@ def identify(deps: Deps, ctx: TurnContext) -> None:
     ctx.rules.append(f"identify.{ident.decision.value}")
     settled = _settled_by_rules(deps, ctx, ident, negation.kept) if ident.decision != Decision.ACCEPT else None
     if settled is not None:
-        begin(deps, ctx, settled, ident.confidence)
+        # a rule named the matter (recorded in the trace): the identifier's doubt no longer holds the answer back
+        begin(deps, ctx, settled, max(ident.confidence, SETTLED_CONFIDENCE))
         return
     ident = understanding.settle_identification(deps, ctx, ident)  # the optional LLM, only when the rules are unsure
     if ident.decision == Decision.UNKNOWN or not ident.candidates:
@@ -207,6 +208,7 @@ def identify(deps: Deps, ctx: TurnContext) -> None:
     begin(deps, ctx, top.id, ident.confidence)
 
 
+SETTLED_CONFIDENCE = 0.9  # an identification a rule settled (named title, the only candidate the story answers…)
 _ACTION_WORDS = re.compile(r"续签|续办|续期|补办|补领|换领|新办|首次|注销|变更|延续")
 
 
@@ -258,6 +260,10 @@ def _settled_by_rules(deps: Deps, ctx: TurnContext, ident: Identification, text:
             ctx.rules.append(f"identify.answers_situations:{answered[0]}")
             return answered[0]
     covering = _covering_bundle(deps, shown) if ident.decision == Decision.CLARIFY else None
+    if covering is not None and is_question(text) and not deps.registry.is_bundle(shown[0]):
+        # "个体户营业执照到哪里去办": a question is about the one step it names, not the whole 一件事
+        ctx.rules.append(f"identify.question_about_step:{shown[0]}")
+        return shown[0]
     if covering is not None:
         ctx.rules.append(f"identify.bundle_covers:{covering}")
     return covering
