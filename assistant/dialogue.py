@@ -13,7 +13,7 @@ from assistant.answer import is_question, wanted_sections
 from assistant.catalog import Matter
 from assistant.checklist import build_checklist
 from assistant.context import Deps, TurnContext
-from assistant.extractors import choose_option, clean_value, consent_answer, to_arabic, yes_no
+from assistant.extractors import choose_option, clean_value, consent_answer, looks_like_address, to_arabic, yes_no
 from assistant.identify import Decision, Identification
 from assistant.models import ApplicationRef, Choice, Outcome, Provenance, Slot, SourceKind
 from assistant.negation import Negation, excludes, split_negation
@@ -170,6 +170,13 @@ def identify(deps: Deps, ctx: TurnContext) -> None:
         if focused.decision != Decision.UNKNOWN and focused.confidence > ident.confidence:
             ctx.rules.append("identify.request_clause")
             ident = focused
+    core = _without_details(negation.kept) if ident.decision != Decision.ACCEPT else negation.kept
+    if core != negation.kept and core:
+        # "12月21号想去领证 对象叫示例唐宁 身份证3401…": names, numbers and addresses set aside, the request is clearer
+        bare = deps.identifier.identify(_corrected_request(core))
+        if bare.decision != Decision.UNKNOWN and bare.confidence > ident.confidence:
+            ctx.rules.append("identify.details_set_aside")
+            ident = bare
     several = _bundle_of_named_steps(deps, text)
     if several is not None and (ident.decision != Decision.ACCEPT or ident.top is None
                                 or ident.top.id in deps.registry.bundle(several).matters):
@@ -222,6 +229,18 @@ def _corrected_request(text: str) -> str:
 
 
 _REQUEST_CUE = re.compile(r"帮我|能不能|能否|想办|要办|手续|怎么办|申请|办理|弄起来|办起来|办一下")
+
+
+_DETAIL = re.compile(r"\d[\d\s\-]{6,}[\dXx]|叫[\u4e00-\u9fff·]{2,8}$|(?:面积|平方|平米|\d+(?:\.\d+)?平)|店名|名字|名称|"
+                     r"地址|住址|电话|手机|卡号|账号")
+
+
+def _without_details(text: str) -> str:
+    """The message without the clauses that only give details for a form (names, numbers, addresses, areas):
+    what is left says what the person wants."""
+    parts = [p for p in re.split(r"[，,。；;！!]+|\s+(?=[\u4e00-\u9fff])", text) if p.strip()]
+    kept = [p for p in parts if not _DETAIL.search(p) and not looks_like_address(clean_value(p) or p)]
+    return " ".join(kept).strip() if len(kept) < len(parts) else text
 
 
 def _request_clause(text: str) -> str | None:

@@ -303,8 +303,10 @@ class SlotFiller:
             addresses = [f for f in open_fields if f.type.value == "address"]
             if len(addresses) > 1:
                 business = bool(re.search(r"店|铺|门面|经营|公司|场所", t))
-                addresses = [f for f in addresses
-                             if bool(re.search(r"场所|店|公司住所|注册地|经营地址", f.label)) == business]
+                home = bool(re.search(r"家|住在|住址|户口|户籍|现住", t))
+                # a bare address with two address fields open says neither: it is asked, not guessed
+                addresses = [] if business == home else [
+                    f for f in addresses if bool(re.search(r"场所|店|公司住所|注册地|经营地址", f.label)) == business]
             f = one(addresses)
             if f is not None and (v := self.extractors.extract(t, f, today)) is not None:
                 return f, v

@@ -34,7 +34,7 @@ def rails(embedder: Embedder | None = None, **cfg: object) -> InputRails:
 def test_paraphrase_of_a_refusal_is_blocked_by_the_semantic_rail() -> None:
     v = rails().check("黑洞到底是怎么形成的呢？")
     hit = next(h for h in v.rules if h.id == "sem.knn")
-    assert v.blocked and hit.ref == "sem.knn@1" and Category.OUT_OF_SCOPE in v.categories
+    assert v.blocked and hit.ref == "sem.knn@2" and Category.OUT_OF_SCOPE in v.categories
     assert "out_of_scope" in hit.detail and "refusal" in hit.detail
 
 
