@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import validate_catalogue  # noqa: E402  (sibling script, not a package)
+import validate_catalogue  # sibling script in this folder, not a package
 
 ROOT = Path(__file__).resolve().parents[2]
 MATTERS = ROOT / "samples/matters/matters"

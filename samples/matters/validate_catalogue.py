@@ -61,6 +61,13 @@ def bigrams(text):
     return {text[i:i + 2] for i in range(len(text) - 1)} or {text}
 
 
+def near_duplicates(entries):
+    """Pairs of (id, title) whose titles are equal without punctuation or share >= 85 % of bigrams."""
+    grams = [(e["id"], e["title"], normalise(e["title"]), bigrams(normalise(e["title"]))) for e in entries]
+    return [((i1, t1), (i2, t2)) for (i1, t1, n1, g1), (i2, t2, n2, g2) in combinations(grams, 2)
+            if n1 == n2 or len(g1 & g2) / len(g1 | g2) >= NEAR_DUPLICATE]
+
+
 def check_entry(where, e, kb_ids, full_forms, errors):
     if set(e) != KEYS:
         errors.append(f"{where}: keys differ: missing {sorted(KEYS - set(e))}, extra {sorted(set(e) - KEYS)}")
@@ -159,12 +166,10 @@ def main():
             alias_owner.setdefault(a, []).append(e["id"])
     shared = {a: ids for a, ids in alias_owner.items() if len(ids) > 1}
     if shared:
-        notes.append(f"aliases shared by several entries (ambiguous on purpose?): "
+        notes.append("aliases shared by several entries (ambiguous on purpose?): "
                      + "; ".join(f"{a}: {','.join(ids)}" for a, ids in sorted(shared.items())))
-    grams = [(e["id"], e["title"], normalise(e["title"]), bigrams(normalise(e["title"]))) for e in entries]
-    for (i1, t1, n1, g1), (i2, t2, n2, g2) in combinations(grams, 2):
-        if n1 == n2 or len(g1 & g2) / len(g1 | g2) >= NEAR_DUPLICATE:
-            errors.append(f"near-duplicate titles: {i1} {t1!r} ~ {i2} {t2!r}")
+    for (i1, t1), (i2, t2) in near_duplicates(entries):
+        errors.append(f"near-duplicate titles: {i1} {t1!r} ~ {i2} {t2!r}")
     linked = Counter(e["matter_id"] for e in entries if e["matter_id"])
     for mid in sorted(full_forms):
         if linked[mid] != 1:
