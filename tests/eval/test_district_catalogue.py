@@ -69,7 +69,7 @@ def test_a_bad_entry_is_named(changes, message):
 
 
 def test_near_duplicate_titles_are_caught_but_real_siblings_are_not():
-    def entry(i, title):
+    def entry(i: int, title: str) -> dict[str, str]:
         return {"id": f"c-x-{i:03d}", "title": title}
     pairs = vc.near_duplicates([entry(1, "居民身份证换领"), entry(2, "居民身份证（换领）"),
                                 entry(3, "公司注销登记"), entry(4, "分公司注销登记"),
