@@ -10,7 +10,8 @@ prefill sources are from the allowed lists; every prefill source resolves in the
 profile(s) and >= 70 % of the form is pre-fillable for the primary demo profile; bundle matters
 exist and carry_over fields are shared by at least two of the bundle's matters; the profile
 checksum script passes; the eval dev set covers every matter and bundle with >= 10 utterances
-and never repeats a catalogue example. Exits 1 on any error.
+and never repeats a catalogue example; the district catalogue passes validate_catalogue.py.
+Exits 1 on any error.
 """
 import datetime as dt
 import json
@@ -20,6 +21,9 @@ from collections import Counter
 from pathlib import Path
 
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import validate_catalogue  # sibling script in this folder, not a package
 
 ROOT = Path(__file__).resolve().parents[2]
 MATTERS = ROOT / "samples/matters/matters"
@@ -447,6 +451,10 @@ def main():
             err("eval/utterances.jsonl", f"only {n_utt} utterances (need >= 320)")
     else:
         err("eval", "utterances.jsonl missing")
+
+    # district catalogue (samples/matters/catalogue) and its utterances: a sibling script
+    print("-- district catalogue --")
+    errors.extend(f"catalogue: {e}" for e in validate_catalogue.main())
 
     # report
     approval = sum(1 for d in matters.values() if d.get("requires_staff_approval"))
