@@ -114,3 +114,23 @@ def test_an_original_to_be_returned_is_never_waived_by_its_e_licence() -> None:
     company = Profile(id="e-test", kind=ProfileKind.ENTERPRISE, name="测试公司", elicences=(licence,))
     items = {c.id: c for c in build_checklist(REG.matter("m-company-deregistration"), {}, {}, company, TODAY)}
     assert items["business_license"].status.value == "required" and "原件须交回" in (items["business_license"].note or "")
+
+
+def test_a_reply_that_fits_another_empty_field_fills_that_one_and_never_overwrites() -> None:
+    m = REG.matter("m-unemployment-benefit")
+    slots: dict[str, Slot] = {}
+    [u] = FILLER.fill("上个月28号走的", m, slots, m.field("id_number"), 3, TODAY)  # asked the ID, told the leaving day
+    assert u.field == "separation_date" and u.accepted and "id_number" not in slots
+    kept = Slot(name="separation_date", value=slots["separation_date"].value, source=Provenance(kind=SourceKind.TURN, turn=3))
+    slots = {"separation_date": kept}
+    assert FILLER.fill("上个月20号走的", m, slots, m.field("id_number"), 4, TODAY) == []  # a said value is not replaced
+    assert slots["separation_date"] == kept
+
+
+def test_a_relation_word_then_a_name_is_that_persons_name_but_a_story_is_not() -> None:
+    m = REG.matter("m-marriage-registration")
+    props = {f.name: v for f, v in FILLER.proposals("女方示例陆雯 身份证310117199808080020", m, None, TODAY)}
+    assert FILLER.check(m.field("partner_name"), props["partner_name"])[1].value == "示例陆雯"
+    assert props["partner_id_number"] == "310117199808080020" and "name" not in props
+    birth = REG.matter("m-birth-medical-cert")
+    assert "child_name" not in {f.name for f, _ in FILLER.proposals("宝宝出生了", birth, None, TODAY)}
