@@ -136,8 +136,10 @@ def _negated(text: str, start: int) -> bool:
 
 
 def _keyword_scores(text: str, options: Sequence[OptionText], own_bonus: float = 0.0) -> tuple[dict[str, float], set[str]]:
-    """Per option the longest keyword said for it, and the options whose keywords were said negated."""
-    scores: dict[str, float] = {}
+    """Per option the longest keyword said for it, and the options whose keywords were said negated.
+    Words of the message that every option claims ("租房" for three kinds of tenancy) decide nothing and are
+    not counted when some option has another word."""
+    hits: dict[str, dict[tuple[int, int], float]] = {}
     ruled_out: set[str] = set()
     for opt in options:
         words = (opt.label, *expanded((*label_parts(opt.label)[1:], *opt.keywords)))
@@ -156,7 +158,15 @@ def _keyword_scores(text: str, options: Sequence[OptionText], own_bonus: float =
                 if not starts_negative and _negated(text, m.start()):
                     ruled_out.add(opt.label)
                 else:  # said in passing, the option's own words weigh a little more than near-synonyms
-                    scores[opt.label] = max(scores.get(opt.label, 0), len(word) + (own_bonus if own else 0))
+                    spans = hits.setdefault(opt.label, {})
+                    spans[m.span()] = max(spans.get(m.span(), 0), len(word) + (own_bonus if own else 0))
+    shared = set.intersection(*(set(h) for h in hits.values())) if len(hits) == len(options) > 1 else set()
+    scores: dict[str, float] = {}
+    for label, spans in hits.items():
+        own_spans = [v for span, v in spans.items() if span not in shared]
+        scores[label] = max(own_spans or spans.values())
+    if shared and any(set(h) - shared for h in hits.values()):
+        scores = {label: v for label, v in scores.items() if set(hits[label]) - shared}
     return scores, ruled_out
 
 

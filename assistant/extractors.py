@@ -19,6 +19,7 @@ import cn2an
 
 from assistant.catalog import FormField
 from assistant.choices import OptionText, pick
+from guardrails.pii import valid_bank_card, valid_id_card
 from kb.text import normalize
 
 Extractor = Callable[[str, FormField, dt.date], Any]
@@ -63,6 +64,20 @@ def find_id_numbers(text: str) -> list[str]:
 
 def find_uscc(text: str) -> list[str]:
     return [m for m in _USCC.findall(normalize(text).upper()) if not m.isdigit()]
+
+
+_CARD = re.compile(r"(?<![0-9A-Za-z])\d{4}(?:[ \-]?\d){12,15}(?![0-9A-Za-z])")
+
+
+def find_bank_cards(text: str) -> list[tuple[str, str]]:
+    """Bank card numbers as typed ("6214 8300 1122 3343"): (as written, digits only); 16-19 digits passing Luhn,
+    never a valid 身份证号."""
+    out = []
+    for m in _CARD.finditer(normalize(text)):
+        digits = re.sub(r"[ \-]", "", m.group(0))
+        if valid_bank_card(digits) and not (len(digits) == 18 and valid_id_card(digits)):
+            out.append((m.group(0), digits))
+    return out
 
 
 def find_mobiles(text: str) -> list[str]:
@@ -293,7 +308,8 @@ def looks_like_address(value: str) -> bool:
 
 
 CODE_LABEL = re.compile(r"(?:卡号|账号|编号|号码|证号|代码)$")
-_CODE = re.compile(r"(?<![0-9A-Za-z])[0-9A-Za-z](?:[0-9A-Za-z]|[ \-](?=[0-9A-Za-z])){5,39}(?![0-9A-Za-z])")
+# spaces and dashes join digit groups only ("6217 0012 …"), never words ("card number 6217…")
+_CODE = re.compile(r"(?<![0-9A-Za-z])[0-9A-Za-z](?:[0-9A-Za-z]|(?<=\d)[ \-](?=\d)){5,39}(?![0-9A-Za-z])")
 # "店名叫…", "名字是…", "就叫…": the words that introduce a value, not part of it
 _VALUE_LEAD = re.compile(r"^(?:[\u4e00-\u9fff]{0,5}?(?:名字|名称|店名|公司名|企业名|字号|名))?(?:就|还)?(?:叫做|叫|是|为|写|填|选的是|选|用)[：:\s]*")
 

@@ -21,6 +21,7 @@ from assistant.extractors import (
     ExtractorRegistry,
     choose_option,
     clean_value,
+    find_bank_cards,
     find_id_numbers,
     find_mobiles,
     find_uscc,
@@ -179,7 +180,10 @@ class SlotFiller:
                 form = [f for f in matter.form if f.name not in taken and (
                     field_person(f) == person or (ROLE_FIELD.search(f.label) and f.name in named)
                     or (f.name in named and not PERSONAL_FIELD.search(f.label) and field_person(f) == Person.APPLICANT)
-                    or (person in FAMILY and HOUSEHOLD_FIELD.search(f.label)))]
+                    or (person in FAMILY and HOUSEHOLD_FIELD.search(f.label))
+                    # an option of the application itself is nobody's detail ("给宝宝办社保卡 … 办好寄到家里")
+                    or (f.type.value == "enum" and field_person(f) == Person.APPLICANT
+                        and not PERSONAL_FIELD.search(f.label) and choose_option(part.text, f.options) is not None))]
                 exp = expected if expected is not None and expected in form else _named_field(part.text, form)
             if exp is None and deferred.get(person) in form:
                 exp = deferred.pop(person)  # the field a clause before named, its value said here
@@ -200,9 +204,18 @@ class SlotFiller:
                    filled: frozenset[str] = frozenset(), known: frozenset[str] = frozenset()) -> list[tuple[FormField, Any]]:
         t = normalize(text)
         out: list[tuple[FormField, Any]] = []
+        for written, card in find_bank_cards(t):
+            # a card number typed in groups is no amount ("付房租 钱打到这张卡6214 8300 …" is not 月租金 6214)
+            target = _card_target(matter, expected, {f.name for f, _ in out})
+            if target is not None:
+                t = t.replace(written, " ", 1)
+                out.append((target, card))
         mentions = mentioned_fields(t, matter.form)
         free: list[str] = []  # clauses after a named value that name no field ("店名叫…，三十平，店在…路12号")
+        carded = {f.name for f, _ in out}
         for n, (f, _start, end) in enumerate(mentions):
+            if f.name in carded:
+                continue
             stop = mentions[n + 1][1] if n + 1 < len(mentions) else len(t)
             span = after_correction(t[end:stop])
             if f.type.value != "enum" and not (f.validator and f.validator.name in ("mobile", "id_card", "uscc")) \
@@ -432,6 +445,18 @@ def _target(matter: Matter, validator: str, expected: FormField | None, taken: s
         fields = [f for f in matter.form if f.validator is None and f.name not in taken and _ID_LABEL.search(f.label)]
         if expected is not None and expected in fields:
             return expected
+    return fields[0] if len(fields) == 1 else None
+
+
+_CARD_LABEL = re.compile(r"银行卡|卡号|银行账号")
+
+
+def _card_target(matter: Matter, expected: FormField | None, taken: set[str]) -> FormField | None:
+    """The bank card field a card number goes to: the one asked, else the form's only card field."""
+    fields = [f for f in matter.form if f.validator is None and f.type.value == "string" and f.name not in taken
+              and _CARD_LABEL.search(f.label)]
+    if expected is not None and expected in fields:
+        return expected
     return fields[0] if len(fields) == 1 else None
 
 
