@@ -78,9 +78,15 @@ def named_steps(registry: MatterRegistry, bundle: MatterBundle, text: str) -> se
     for n, mid in enumerate(bundle.matters):
         m = registry.matter(mid)
         names = (m.name, *m.aliases, *PRODUCT_NAMES.get(m.produces or "", ()))
-        if any(name and len(name) >= 2 and name in text for name in names):
+        if any(name and len(name) >= 2 and name in text and not _as_means(text, name) for name in names):
             found.add(n)
     return found
+
+
+def _as_means(text: str, name: str) -> bool:
+    """Every mention of `name` is a means, not a step to do: "钱从社保卡里扣", "用社保卡交", "打到社保卡上"."""
+    means = re.compile(rf"(?:从|用|拿|刷|往|打到|存到|转到|打进)\s*{re.escape(name)}|{re.escape(name)}(?:里|上|账户)?(?:扣|代扣|支付|付|交|缴)")
+    return len(means.findall(text)) >= text.count(name)
 
 
 def start_step(registry: MatterRegistry, bundle: MatterBundle, text: str) -> int:

@@ -33,6 +33,7 @@ CONCEPTS: tuple[tuple[str, ...], ...] = (
      "原来的单位", "照旧", "老样子", "还是那家", "同一家"),
     ("换工作", "换了工作", "跳槽", "换单位", "换了单位", "新单位", "换了公司", "新公司上班", "换了一家", "跳到",
      "另一家", "换到"),
+    ("迁址", "迁入", "迁到", "迁来", "迁过来", "迁移", "搬迁", "迁往"),
     ("搬家了", "搬了", "搬走了", "换了地方", "地址变了", "住址变了", "搬到", "搬过", "搬家", "搬去"),
     ("已经买了", "买好了", "已经买好", "已购置", "已经有车", "车都有", "车到了", "已经到了", "车买了"),
     ("准备买", "还没买", "打算买", "计划买", "要去买", "拟购"),
@@ -101,7 +102,10 @@ def label_parts(label: str) -> tuple[str, ...]:
     parts = [label, head] if head and head != label else [label, label]
     m = re.match(r"仅(.+)", head)
     if m:
-        parts += [f"只要{m.group(1)}", f"只{m.group(1)}", f"就{m.group(1)}"]
+        parts += [f"只要{m.group(1)}", f"只{m.group(1)}", f"就{m.group(1)}", f"一个{m.group(1)}", f"一枚{m.group(1)}"]
+    m = re.match(r"(.{2,})代扣$", head)
+    if m:  # "社保卡代扣" is said "从社保卡里扣"
+        parts += [f"{m.group(1)}里扣", f"{m.group(1)}上扣", f"{m.group(1)}扣", f"{m.group(1)}自动扣"]
     stem = re.sub(r"(?:服务|销售|制售|行业|业)$", "", head)
     if stem != head and len(stem) >= 2:
         parts.append(stem)  # "做餐饮" is 餐饮服务

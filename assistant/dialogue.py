@@ -18,6 +18,7 @@ from assistant.identify import Decision, Identification
 from assistant.models import ApplicationRef, Choice, Outcome, Provenance, Slot, SourceKind
 from assistant.negation import Negation, excludes, split_negation
 from assistant.prefill import prefill
+from assistant.profiles import ProfileKind
 from assistant.qa import answer_question
 from assistant.replies import (
     CANCELLED,
@@ -783,8 +784,12 @@ def advance(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
     s = ctx.state
     profile = deps.profiles.find(s.profile_id)
     pending = open_situations(matter, s.situations)
-    early = profile is not None and s.consent and s.prefilled_for != f"{matter.id}@{matter.version}" and not any(
-        o.value in ACTING_FOR_OTHER for sit in pending for o in sit.options)  # whose profile it is must be known first
+    if profile is not None and profile.kind == ProfileKind.ENTERPRISE and not s.profile_is_beneficiary:
+        # 一企一档 is the enterprise's own record: an enterprise acting through 经办人/代办 is still its applicant
+        s.profile_is_beneficiary = True
+    early = profile is not None and s.consent and s.prefilled_for != f"{matter.id}@{matter.version}" and not (
+        not s.profile_is_beneficiary and any(o.value in ACTING_FOR_OTHER for sit in pending for o in sit.options))
+    # (whose profile it is must be known first)
     if pending and not early:
         text, choices = ask_situation(pending[0])
         s.phase, s.pending = Phase.SITUATION, f"situation:{pending[0].id}"

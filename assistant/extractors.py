@@ -444,6 +444,11 @@ def mentioned_fields(text: str, form: tuple[FormField, ...]) -> list[tuple[FormF
                               len(g.label), n, g) for n, g in enumerate(rivals)), key=lambda x: (-x[0], x[1], x[2], x[3]))
             if scored and (scored[0][0] > 0 or k == "地址"):
                 f = scored[0][4]
+        if re.search(r"新的?$", t[max(0, pos - 2):pos]) and not re.search(r"新|变更后|拟", f.label):
+            # "新地址…", "新法人…": the value after the change goes to 变更后内容, not the current one
+            changed = next((g for g in form if (g.label.startswith("变更后") or g.label.startswith("新") and k in g.label)
+                            and not any(g is h for h, _, _ in found)), None)
+            f = changed or f
         taken.append(span)
         found.append((f, span[0], span[1]))
     # "电话号码" is one field named twice: a generic word right after another mention adds nothing

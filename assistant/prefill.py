@@ -79,7 +79,10 @@ def prefill(
                 report.filled[f.name] = Slot(name=f.name, value=profile.name, source=Provenance(
                     kind=SourceKind.PROFILE, profile_id=profile.id, profile_field="name"))
             continue
-        if not f.prefill or f.name in existing or not _profile_is_this_person(f, profile):
+        if not f.prefill or not _profile_is_this_person(f, profile):
+            continue
+        said = existing.get(f.name)
+        if said is not None and said.source.kind != SourceKind.TURN:
             continue
         value, prov, expired = resolve(profile, f.prefill, as_of)
         if expired is not None:
@@ -95,5 +98,7 @@ def prefill(
         if not check.ok:
             report.invalid[f.name] = check.reason or "invalid"
             continue
+        if said is not None and said.value != check.value:
+            continue  # what the citizen said stays; the record only confirms it when it is the same value
         report.filled[f.name] = Slot(name=f.name, value=check.value, source=prov)
     return report

@@ -32,7 +32,8 @@ class Tidied:
 
 
 def is_name_field(f: FormField) -> bool:
-    return f.label.endswith(("姓名", "负责人）", "法定代表人")) or "姓名" in f.label or f.name.endswith("_name") and "名称" not in f.label
+    return f.label.endswith(("姓名", "负责人）", "法定代表人")) or "姓名" in f.label or (
+        f.name.endswith("_name") and not re.search(r"名称|银行|单位|机构|网点|公司|企业", f.label))  # 开户银行 is no person
 
 
 def tidy(f: FormField, value: object) -> Tidied:
@@ -129,9 +130,19 @@ def _name(f: FormField, text: str) -> Tidied:
 _LABEL_ONLY = re.compile(r"^[\u4e00-\u9fff]{0,6}?(?:号码|卡号|账号|编号|证号|名字|姓名|名称|地址|电话|日期)(?:是|为|叫)?[：:]?$")
 
 
+# A registered company's name starts with its region ("上海示例印章制作有限公司"): found inside a sentence
+_REGISTERED = re.compile(r"(?:上海|松江|[\u4e00-\u9fff]{2}(?:省|市))[\u4e00-\u7683\u7685-\u9fff（）()]{2,30}?"
+                         r"(?:有限责任公司|股份有限公司|有限公司|分公司|事务所|合作社)")
+_ORG_FIELD = re.compile(r"企业|公司|单位|机构|店$|厂$")
+
+
 def _text(f: FormField, text: str) -> Tidied:
     if _LABEL_ONLY.fullmatch(text):
         return Tidied(text, f"没能从这句话里找到{f.label}，请只告诉我{f.label}本身")  # "社保卡号是" names, gives nothing
+    if _ORG_FIELD.search(f.label) and not _ORG.fullmatch(text):
+        registered = _REGISTERED.findall(text)
+        if len(registered) == 1:
+            return Tidied(registered[0])  # "找松江的上海示例印章制作有限公司刻" → the company
     lead = _RELATION_LEAD.match(text)
     if lead and lead.group(0) and re.fullmatch(r"[\u4e00-\u9fff·]{2,6}", text[lead.end():]):
         return Tidied(text[lead.end():])  # "新法人示例吴敏" → 示例吴敏
