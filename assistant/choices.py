@@ -33,6 +33,7 @@ CONCEPTS: tuple[tuple[str, ...], ...] = (
      "原来的单位", "照旧", "老样子", "还是那家", "同一家"),
     ("换工作", "换了工作", "跳槽", "换单位", "换了单位", "新单位", "换了公司", "新公司上班", "换了一家", "跳到",
      "另一家", "换到"),
+    ("坏了", "断了", "断成", "断掉", "掰断", "裂了", "裂开", "折断", "碎了", "磨损", "损坏", "消磁", "读不出", "刷不了", "刷不出"),
     ("迁址", "迁入", "迁到", "迁来", "迁过来", "迁移", "搬迁", "迁往"),
     ("搬家了", "搬了", "搬走了", "换了地方", "地址变了", "住址变了", "搬到", "搬过", "搬家", "搬去"),
     ("已经买了", "买好了", "已经买好", "已购置", "已经有车", "车都有", "车到了", "已经到了", "车买了"),
@@ -139,7 +140,7 @@ def _negated(text: str, start: int) -> bool:
                for cut in range(len(head), max(-1, len(head) - 6), -1))
 
 
-def _keyword_scores(text: str, options: Sequence[OptionText], own_bonus: float = 0.0) -> tuple[dict[str, float], set[str]]:
+def keyword_scores(text: str, options: Sequence[OptionText], own_bonus: float = 0.0) -> tuple[dict[str, float], set[str]]:
     """Per option the longest keyword said for it, and the options whose keywords were said negated.
     Words of the message that every option claims ("租房" for three kinds of tenancy) decide nothing and are
     not counted when some option has another word."""
@@ -220,7 +221,7 @@ def said_in_passing(text: str, options: Sequence[OptionText]) -> str | None:
     respected, never by ordinal, shape or overlap — the message was not an answer to this question."""
     if not options:
         return None
-    scores, ruled_out = _keyword_scores(text, options, own_bonus=0.5)
+    scores, ruled_out = keyword_scores(text, options, own_bonus=0.5)
     for label in ruled_out:
         scores.pop(label, None)
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
@@ -241,7 +242,7 @@ def pick(text: str, options: Sequence[OptionText], ordinal_text: str | None = No
         at = text.find(label)
         if at >= 0 and not _negated(text, at):
             return label
-    scores, ruled_out = _keyword_scores(text, options)
+    scores, ruled_out = keyword_scores(text, options)
     for label in ruled_out:
         scores.pop(label, None)
     if scores:

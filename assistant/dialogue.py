@@ -43,6 +43,7 @@ from assistant.slots import (
     detect_situations,
     next_field,
     open_situations,
+    revised_situations,
 )
 from assistant.state import Phase, SessionState
 from assistant.status import answer_status, asks_status
@@ -328,9 +329,19 @@ def _covering_bundle(deps: Deps, ids: list[str]) -> str | None:
     return found[0] if all(i in steps for i in ids if i != found[0]) else None
 
 
+# How any matter is asked about: not what a second request is about
+_GENERIC_ASK = re.compile(r"怎么(?:样|么)?(?:补办|办理|申请|补|办|弄)|如何(?:补办|办理|申请)|(?:补办|办理|申请|补领|换领)[一下的]*|"
+                          r"要(?:带|准备)什么|多久|多少钱|在哪(?:里|儿)?|[啊呀吧呢吗嘛哦]")
+
+
 def _queue_second_request(deps: Deps, ctx: TurnContext, text: str, first: Identification) -> None:
     """Two requests in one message: the second is remembered and offered once the first is done."""
+    if not _has_content(_GENERIC_ASK.sub("", text)):
+        return
     second = deps.identifier.identify(text)
+    bare = deps.identifier.identify(_GENERIC_ASK.sub("", text))
+    if bare.top is None or second.top is None or bare.top.id != second.top.id:
+        return  # "还要去外地出差 怎么补办啊": only the verb names a matter, the thing is the first request's
     top = second.top
     if second.decision != Decision.ACCEPT or top is None or (first.top is not None and top.id == first.top.id):
         return
@@ -609,14 +620,18 @@ def on_consent(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
     answer = consent_answer(ctx.text)
     if answer is None:
         detected = detect_situations(ctx.text, matter, {k: v for k, v in s.situations.items()})
-        if detected:  # "房东直租的" at the consent question: the answer is kept, consent asked again
-            s.situations.update(detected)
-            ctx.rules.extend(f"situation.{k}={v}" for k, v in detected.items())
+        revised = revised_situations(ctx.text, matter, s.situations)
+        if detected or revised:  # "房东直租的", "不是丢了 是卡断成两截了" at the consent question: kept, consent asked again
+            s.situations.update(detected | revised)
+            ctx.rules.extend(f"situation.{k}={v}" for k, v in (detected | revised).items())
             fill(deps, ctx, matter, expected=None, quiet=True)
         elif is_question(ctx.text):
             answer_question(deps, ctx, matter, ctx.text, s.confidence)
         else:
-            ctx.say("请回复“同意”或“不同意”。")
+            before = dict(s.slots)
+            fill(deps, ctx, matter, expected=None, quiet=True)  # "窗口自己去拿就行": kept for the form
+            if s.slots == before:
+                ctx.say("请回复“同意”或“不同意”。")
         return
     record_consent(deps, ctx, answer)
     rest = _CONSENT_LEAD.sub("", normalize(ctx.text), count=1)

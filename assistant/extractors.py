@@ -281,6 +281,9 @@ _CONSENT_YES = re.compile(r"^(?:同意|可以|好的?|行|允许|授权|是的?|
 def consent_answer(text: str) -> bool | None:
     """Consent needs an explicit word: 同意/可以/好/授权… or 不同意/不行/拒绝…; anything else is asked again."""
     t = normalize(text).strip(" ，,。！!")
+    if t and re.fullmatch(r"[👍👌🙆✅☑✔️\s]+", t):
+        return True  # a thumbs-up alone is a yes
+    t = re.sub(r"^[^\u4e00-\u9fff0-9A-Za-z]+", "", t)  # "👍同意", "🙏好的"
     if _CONSENT_NO.match(t):
         return False
     if _CONSENT_YES.match(t):

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from assistant.catalog import FormField, Matter, Op, Situation, ValidatorSpec
-from assistant.choices import OptionText, said_in_passing
+from assistant.choices import OptionText, keyword_scores, said_in_passing
 from assistant.extractors import (
     CODE_LABEL,
     ExtractorRegistry,
@@ -113,6 +113,30 @@ def detect_situations(text: str, matter: Matter, known: dict[str, str]) -> dict[
         labels = {o.label: o.value for o in s.options}
         picked = said_in_passing(t, [OptionText(o.label, (o.value, *o.keywords)) for o in s.options])
         if picked is not None:
+            found[s.id] = labels[picked]
+    return found
+
+
+_REVISE_CUE = re.compile(r"不是|不对|说错|搞错|弄错|其实|找到了")
+
+
+def revised_situations(text: str, matter: Matter, known: dict[str, str]) -> dict[str, str]:
+    """Situations the citizen takes back and restates ("不是丢了 是卡断成两截了"): the settled option said negated
+    or a correction cue, and another option named."""
+    t = normalize(text)
+    found: dict[str, str] = {}
+    for s in matter.deciding_situations():
+        current = known.get(s.id)
+        if current is None:
+            continue
+        options = [OptionText(o.label, (o.value, *o.keywords)) for o in s.options]
+        labels = {o.label: o.value for o in s.options}
+        was = next((o.label for o in s.options if o.value == current), None)
+        _scores, ruled_out = keyword_scores(t, options)
+        if was not in ruled_out and not _REVISE_CUE.search(t):
+            continue
+        picked = said_in_passing(t, [o for o in options if o.label != was])
+        if picked is not None and labels[picked] != current:
             found[s.id] = labels[picked]
     return found
 
@@ -301,9 +325,10 @@ class SlotFiller:
             f = one([f for f in open_fields if f.type.value in ("number", "integer") and "平方米" in f.label])
             if f is not None and (v := self.extractors.extract(t, f, today)) is not None:
                 return f, v
-        unit = re.search(r"(?:\d+|[一二三四五六七八九十两]+)\s*(辆|份|个人|人|名|台)", t)
+        unit = re.search(r"(?:\d+|[一二三四五六七八九十两]+)\s*(辆|份|个人|人|名|台|个员工|名员工|个职工|名职工|位)", t) or re.search(
+            r"(?:员工|职工|工人)(?:有)?\s*(?:\d+|[一二三四五六七八九十两]+)\s*(个|名|位|人)", t)  # "员工3个"
         if unit:
-            word = {"辆": "车", "份": "份", "个人": "人", "人": "人", "名": "人", "台": "台"}[unit.group(1)]
+            word = {"辆": "车", "份": "份", "台": "台"}.get(unit.group(1), "人")
             f = one([f for f in open_fields if f.type.value in ("number", "integer") and word in f.label])
             if f is not None and (v := self.extractors.extract(t, f, today)) is not None:
                 return f, v
