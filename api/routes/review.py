@@ -94,6 +94,13 @@ def return_application(app_id: str, body: ReasonIn, principal: LoggedIn, contain
     return ApplicationPublic.model_validate(container.guardrails.applications.return_(app_id, principal, body.reason))
 
 
+@router.post("/applications/{app_id}/reject", response_model=ApplicationPublic,
+             summary="Refuse an application (不予受理) with the reason the citizen reads")
+def reject_application(app_id: str, body: ReasonIn, principal: LoggedIn, container: ContainerDep) -> ApplicationPublic:
+    require(principal, Action.APPLICATION_RETURN, _app_resource(container, app_id))
+    return ApplicationPublic.model_validate(container.guardrails.applications.reject(app_id, principal, body.reason))
+
+
 # -- 线上人工帮办 -----------------------------------------------------------------------------------------
 @router.get("/handoffs", response_model=Page[HandoffPublic], summary="Hand-offs to a person (线上人工帮办), newest first")
 def list_handoffs(
