@@ -94,7 +94,7 @@ def build_container(settings: Settings | None = None, embedder: Embedder | None 
     return Container(
         settings=settings, kb=kb, guardrails=g, registry=registry, profiles=profiles, assistant=assistant,
         sessions=SessionQueries(sessions), ratings=build_ratings(store, events=g.audit), policies=policies,
-        handoffs=HandoffDesk(sessions, g.audit), ingest_jobs=IngestJobs(engine=store.engine),
+        handoffs=HandoffDesk(sessions, g.audit, g.inbox), ingest_jobs=IngestJobs(engine=store.engine),
     )
 
 

@@ -252,3 +252,18 @@ def test_an_anonymous_browser_cannot_submit_even_past_the_dialogue(api_container
     with pytest.raises(Forbidden):
         api_container.guardrails.applications.create(
             "s-x", "m-resident-medical-insurance", Principal(account_id="visitor:abc", role=Role.CITIZEN), {}, False)
+
+
+def test_a_handoff_closing_note_reaches_the_citizens_inbox(browser, tokens, second_citizen):
+    client = browser()
+    turn = chat(client, "转人工", token=second_citizen)
+    assert turn["outcome"] == "handed_off" and turn["handoff_id"], turn["reply"]
+    reviewer = auth(tokens["reviewer"])
+    hid = turn["handoff_id"]
+    assert client.post(f"/api/v1/review/handoffs/{hid}/accept", json={}, headers=reviewer).status_code == 200
+    assert client.post(f"/api/v1/review/handoffs/{hid}/close", json={"note": "已电话联系您，材料可在线补交"},
+                       headers=reviewer).status_code == 200
+    inbox = client.get("/api/v1/me/messages", headers=auth(second_citizen)).json()
+    assert inbox["items"][0]["kind"] == "handoff" and "材料可在线补交" in inbox["items"][0]["body"]
+    assert not [m for m in client.get("/api/v1/me/messages", headers=auth(tokens["citizen"])).json()["items"]
+                if "材料可在线补交" in m["body"]]
