@@ -265,6 +265,7 @@ def test_reload_keeps_the_form_login_to_submit_then_my_applications(browser, liv
         ready(page)
         assert page.locator("#form tbody tr").count() == rows  # the filled form carried over the login
         assert page.inner_text("#form tbody tr[data-field='name'] td:nth-child(2)") == "王小明"
+        assert page.locator("#login-needed").count() == 0 and "您已登录" in page.inner_text("#logged-in-now")
         before = page.locator(".msg.bot").count()
         page.click("#confirm")
         page.wait_for_function(f"document.querySelectorAll('.msg.bot').length > {before}")

@@ -3,7 +3,8 @@
 // server issues the session id and the visitor cookie; the page keeps the id in localStorage ("" = start afresh).
 "use strict";
 (async function () {
-  await QS.header("/");
+  const me = await QS.header("/");
+  const loggedIn = me.account_id !== "anonymous";
   const log = document.getElementById("log");
   const choices = document.getElementById("choices");
   const input = document.getElementById("text");
@@ -148,14 +149,16 @@
       for (const c of turn.citations) ul.append(QS.el("li", {}, QS.el("a", {href: `/k/${encodeURIComponent(c.item_id)}/${c.version}`, target: "_blank"}, `《${c.title || c.item_id}》第${c.version}版`)));
     }
     const box = document.getElementById("confirmed");
-    if (turn.login_required) {
+    if (turn.login_required && loggedIn) {  // restored after logging in: the form is theirs now
+      box.innerHTML = "";
+      box.append(QS.el("div", {class: "confirmed", id: "logged-in-now"}, `您已登录（${me.name || me.account_id}），申请表已保留。核对无误后点“确认提交”即可提交。`));
+    } else if (turn.login_required) {
       box.innerHTML = "";
       box.append(QS.el("div", {class: "login-needed", id: "login-needed"}, "提交申请需要实名登录：请在页面上方粘贴登录令牌并点“登录”。登录后本页的申请表会保留，再点“确认提交”即可。"));
       const token = document.getElementById("token");
       if (token) token.focus();
     } else if (!turn.application) {
-      const prompt = document.getElementById("login-needed");
-      if (prompt) prompt.remove();
+      for (const id of ["login-needed", "logged-in-now"]) { const n = document.getElementById(id); if (n) n.remove(); }
     }
     if (turn.application) {
       const name = turn.matter ? turn.matter.name : "";
