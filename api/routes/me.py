@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.container import Container
 from api.deps import ContainerDep, LoggedIn
+from api.labels import field_label, matter_name
 from api.schemas import ERRORS, Page
 from api.schemas.me import (
     FieldPublic,
@@ -27,23 +28,8 @@ from guardrails.roles import Action, Resource, require
 router = APIRouter(prefix="/api/v1/me", tags=["me"], responses=ERRORS)
 
 
-def _matter_name(container: Container, matter_id: str) -> str:
-    return container.registry.title(matter_id) if matter_id in container.registry else "办件"
-
-
-def _label(container: Container, app: Application, name: str) -> str:
-    """A field's Chinese label: as recorded at submission, else from the catalogue; never the raw key."""
-    if name in app.sources and app.sources[name].get("label"):
-        return app.sources[name]["label"]
-    if app.matter_id in container.registry:
-        f = container.registry.matter(app.matter_id).field(name)
-        if f is not None:
-            return f.label
-    return "其他信息"
-
-
 def _summary(container: Container, app: Application) -> dict[str, Any]:
-    return dict(id=app.id, matter_id=app.matter_id, matter_name=_matter_name(container, app.matter_id),
+    return dict(id=app.id, matter_id=app.matter_id, matter_name=matter_name(container, app.matter_id),
                 status=app.status, status_label=status_label(app.status), created_at=app.created_at,
                 decided_at=app.decided_at, note=app.return_reason)
 
@@ -76,10 +62,10 @@ def my_application(app_id: str, principal: LoggedIn, container: ContainerDep) ->
     app = _own(container, principal, app_id)
     events = gate.events(app.id)
     names = list(app.sources) + [n for n in app.fields if n not in app.sources]
-    fields = [FieldPublic(name=n, label=_label(container, app, n), value=app.fields[n],
+    fields = [FieldPublic(name=n, label=field_label(container, app, n), value=app.fields[n],
                           source=app.sources.get(n, {}).get("source") or "您在对话中提供")
               for n in names if n in app.fields]
-    findings = [FindingPublic(ok=bool(f.get("ok")), field_label=_label(container, app, str(f.get("field", ""))),
+    findings = [FindingPublic(ok=bool(f.get("ok")), field_label=field_label(container, app, str(f.get("field", ""))),
                               message=str(f.get("message", "")), explanation=str(f.get("explanation", "")))
                 for f in app.findings]
     notes = [NotePublic(label=status_label(e.status), note=e.note, at=e.created_at) for e in events if e.note]

@@ -306,17 +306,30 @@ def test_reload_keeps_the_form_login_to_submit_then_my_applications(browser, liv
         ctx.close()
 
 
-def test_staff_return_reaches_my_applications_and_inbox(browser, live_server, tokens):
-    """A reviewer's 退回补正 note shows on the citizen's timeline and in 消息."""
+def test_staff_return_reaches_my_applications_and_inbox(browser, live_server, tokens, open_as):
+    """The reviewer desk shows Chinese labels and statuses; a 退回补正 needs a reason, is confirmed, and its note
+    shows on the citizen's timeline and in 消息."""
     from guardrails.roles import Principal, Role
 
     c = live_server.container
     citizen = c.guardrails.accounts.authenticate(tokens["citizen"])
-    app = c.guardrails.applications.create("s-browser", "m-resident-medical-insurance",
-                                           Principal(account_id=citizen.account_id, role=Role.CITIZEN),
-                                           {"name": "王小明"}, True)
-    reviewer = c.guardrails.accounts.authenticate(tokens["reviewer"])
-    c.guardrails.applications.return_(app.id, reviewer, "请补充户口簿首页照片")
+    app = c.guardrails.applications.create(
+        "s-browser", "m-resident-medical-insurance", Principal(account_id=citizen.account_id, role=Role.CITIZEN),
+        {"name": "王小明", "id_number": "110101199003074514"}, True,
+        sources={"name": {"label": "申请人（监护人）姓名", "source": "您在第3轮对话中提供", "kind": "turn"}})
+    desk = open_as("reviewer", "/review")
+    item = desk.locator(f".item[data-app='{app.id}']")
+    item.wait_for()
+    shown = item.inner_text()
+    assert "城乡居民基本医疗保险参保登记" in shown and "审核中" in shown and "申请人身份证号码" in shown
+    assert not any(code in shown for code in ("name", "id_number", "awaiting_staff_review", "m-resident"))
+    shot(desk, "review-application-390")
+    item.locator("button.app-return").click()  # no reason yet: refused on the page
+    desk.wait_for_selector("#toast:has-text('请填写原因')")
+    item.locator("input.app-reason").fill("请补充户口簿首页照片")
+    item.locator("button.app-return").click()
+    desk.wait_for_selector("#toast:has-text('已退回补正')")
+    assert c.guardrails.applications.get(app.id).status.value == "returned"
     ctx = browser.new_context(viewport=PHONE, locale="zh-CN")
     try:
         page = ctx.new_page()
