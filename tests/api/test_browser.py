@@ -195,7 +195,8 @@ def test_reviewer_accepts_and_closes_a_handoff(open_as, live_server):
     citizen = open_as(None)
     send(citizen, "我要转人工")
     assert last_bot(citizen).get_attribute("data-outcome") == "handed_off"
-    session = citizen.evaluate("sessionStorage.getItem('qs_session')")
+    session = citizen.evaluate("localStorage.getItem('qs_session')")
+    assert session and session.startswith("s-")  # the server-issued id the page keeps across reloads
     handoff = next(h["id"] for h in live_server.container.assistant.deps.store.handoffs(session))
 
     reviewer = open_as("reviewer", "/review")
