@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from assistant.errors import InvalidSessionIdError, SessionNotFoundError
+from assistant.ports import AuditPort
 from assistant.store import AssistantStore, new_session_id
 
 # A label is a short plain name: letters (any script), digits and . _ - @ : + ; it starts with a letter or digit,
@@ -53,8 +54,9 @@ class TurnRecord(BaseModel):
 class SessionQueries:
     """Session ownership and history over the assistant's store; the dialogue itself never needs these."""
 
-    def __init__(self, store: AssistantStore) -> None:
+    def __init__(self, store: AssistantStore, audit: AuditPort | None = None) -> None:
         self._store = store
+        self._audit = audit
 
     def owner(self, session_id: str) -> str | None:
         """Who a stored session belongs to: its principal, or the anonymous visitor holding it (`session:<id>` for an
@@ -91,6 +93,9 @@ class SessionQueries:
         if not self._store.exists(session_id) or self.owner(session_id) != visitor:
             return False
         self._store.reassign(session_id, principal_id, profile_id)
+        if self._audit is not None:  # who took over which anonymous session (the visitor hash is no personal data)
+            self._audit.append("session.claimed", principal_id, session_id, {"from": visitor},
+                               data_subject=principal_id)
         return True
 
     def last_turn_id(self, session_id: str) -> str | None:

@@ -145,6 +145,7 @@ def test_anonymous_must_log_in_to_submit_and_the_form_carries_over(browser, toke
                           headers=auth(tokens["citizen"])).json()
     assert restored["session_id"] == sid and restored["phase"] == "confirm"
     assert_envelope(client.get(f"/api/v1/sessions/{sid}/turns"), 404)  # no longer the anonymous browser's
+    assert api_container.guardrails.audit.latest("session.claimed", sid) is not None  # the take-over is audited
     done = chat(client, "确认提交", sid, tokens["citizen"], seen_turn_id=restored["turns"][-1]["id"])
     assert done["outcome"] == "submitted" and done["application"]["id"], done["reply"]
     app = api_container.guardrails.applications.get(done["application"]["id"])
