@@ -18,6 +18,7 @@ from api.routes import (
     health,
     knowledge,
     matters,
+    me,
     openai_compat,
     pages,
     ratings,
@@ -48,7 +49,7 @@ def create_app(container: Container, max_body: int = MAX_BODY) -> FastAPI:
             return response
 
     for r in (health.router, search.router, chat.router, matters.router, knowledge.router, review.router,
-              audit.router, ratings.router, accounts.router, openai_compat.router, pages.router):
+              audit.router, ratings.router, accounts.router, openai_compat.router, me.router, pages.router):
         app.include_router(r)
 
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")

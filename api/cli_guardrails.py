@@ -423,7 +423,7 @@ def audit_replay(
                  f"against the knowledge of {report.knowledge_at} ({report.pinned_versions} versions, "
                  f"{report.pinned_chunks} chunks)")
         console.print(f"replay of turn {turn_id} (session {report.session_id}, turn {report.turn}, "
-                      f"as of {report.as_of}) {basis}: {verdict}")
+                      f"as of {report.as_of}) {basis}: {verdict}", soft_wrap=True)  # one line, whatever the id length
         used = [c for c in report.knowledge_changes if c.cited or c.retrieved]
         for c in used:
             now = f"v{c.current_version}" if c.current_version is not None else "no longer live"

@@ -93,8 +93,8 @@ def build_container(settings: Settings | None = None, embedder: Embedder | None 
     sessions = AssistantStore(store.engine)  # the assistant's tables; reads and hand-off decisions
     return Container(
         settings=settings, kb=kb, guardrails=g, registry=registry, profiles=profiles, assistant=assistant,
-        sessions=SessionQueries(sessions), ratings=build_ratings(store, events=g.audit), policies=policies,
-        handoffs=HandoffDesk(sessions, g.audit), ingest_jobs=IngestJobs(engine=store.engine),
+        sessions=SessionQueries(sessions, g.audit), ratings=build_ratings(store, events=g.audit), policies=policies,
+        handoffs=HandoffDesk(sessions, g.audit, g.inbox), ingest_jobs=IngestJobs(engine=store.engine),
     )
 
 

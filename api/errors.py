@@ -41,7 +41,7 @@ def _status_of(exc: Exception) -> int:
         return 404
     if code == "forbidden":
         return 403
-    if code in ("invalid_transition", "session_busy"):
+    if code in ("invalid_transition", "session_busy", "stale_session"):
         return 409
     if code.startswith("invalid_") or code.startswith("unknown_"):
         return 422

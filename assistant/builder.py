@@ -73,6 +73,11 @@ class GuardrailsIdentity:
     def owner(self, state: SessionState) -> str:
         return state.principal_id or f"session:{state.session_id}"
 
+    def may_submit(self, state: SessionState) -> bool:
+        """Real-name before submission: an anonymous browser (a visitor session) may ask and fill, not submit.
+        Sessions without a visitor (the CLI, replays, evaluations) are run by a trusted operator."""
+        return state.principal_id is not None or state.visitor is None
+
     def may_read_profile(self, state: SessionState) -> bool:
         from guardrails.roles import Action, Resource, authorize
 

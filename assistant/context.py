@@ -86,6 +86,7 @@ class TurnContext:
     choices: list[Choice] = field(default_factory=list)
     application: ApplicationRef | None = None
     handoff_id: str | None = None
+    login_required: bool = False  # a confirmation from an anonymous browser: log in first, the form is kept
     started: float = field(default_factory=time.perf_counter)
     deferred_note: str | None = None  # said at the end of the reply (a second request remembered)
     vented: bool = False  # frustration or profanity was set aside (assistant/tone.py)

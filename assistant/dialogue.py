@@ -34,6 +34,7 @@ from assistant.replies import (
     confirmation_screen,
     expired_notice,
     prefill_summary,
+    slot_views,
 )
 from assistant.slots import (
     CORRECTION,
@@ -875,15 +876,28 @@ def show_confirmation(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
                confirmation_screen(matter, s.slots, ctx.checklist, ctx.findings, s.situations))
 
 
+LOGIN_TO_SUBMIT = ("提交申请需要实名登录。请先点击页面上方的“登录”（使用“一网通办”账号，或演示用的市民令牌），"
+                   "登录后这张申请表会原样保留，核对无误后再点“确认提交”即可。")
+
+
 def submit(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
     s = ctx.state
+    if not deps.identity.may_submit(s):  # real-name before submission; the form stays as it is
+        ctx.rules.append("application.login_required")
+        ctx.login_required = True
+        ctx.choices = list(CONFIRM_CHOICES)
+        ctx.finish(Outcome.AWAITING_CONFIRMATION, LOGIN_TO_SUBMIT)
+        return
     findings = deps.reviewer.review(matter, s.situations, s.slots, ctx.today)
     flagged = any(not f.ok for f in findings)
     pending = any(slot.source.kind == SourceKind.PENDING for slot in s.slots.values())
     staff = matter.requires_staff_approval or flagged or pending  # staff complete a pending value
     fields = {name: _shown(slot.value) if hasattr(slot.value, "isoformat") else slot.value for name, slot in s.slots.items()}
+    sources = {v.name: {"label": v.label, "source": v.source_text, "kind": v.source.kind.value}
+               for v in slot_views(matter, s.slots)}
     app = deps.applications.create(s.session_id, matter.id, deps.identity.principal(s), fields, staff,
-                                   session_owner=deps.identity.owner(s))
+                                   session_owner=deps.identity.owner(s), sources=sources,
+                                   findings=[f.model_dump(mode="json", exclude_none=True) for f in findings])
     status = app.status.value
     ref = ApplicationRef(id=app.id, matter_id=matter.id, status=status)
     s.completed.append(ref)

@@ -23,7 +23,7 @@ from assistant.identify import Candidate, Decision
 from assistant.models import MatterRef, Outcome, RetrievedChunk, StepRecord, Trace, TurnResult
 from assistant.replies import CONFIRM_CHOICES, YES_NO, ask_field, ask_situation, slot_views
 from assistant.state import Phase, SessionState
-from assistant.store import new_id
+from assistant.store import new_id, new_session_id
 from assistant.tone import APOLOGY, set_aside_venting
 from assistant.typos import fix_typos
 from guardrails.input_rails import InputVerdict
@@ -173,13 +173,19 @@ class Assistant:
         return self
 
     def turn(
-        self, text: str, session_id: str | None = None, profile_id: str | None = None, principal_id: str | None = None
+        self, text: str, session_id: str | None = None, profile_id: str | None = None, principal_id: str | None = None,
+        *, visitor: str | None = None, label: str | None = None,
     ) -> TurnResult:
+        """`visitor` and `label` are recorded on a session this turn creates: the anonymous browser holding it and
+        the client's own name for it (see `assistant.sessions.SessionQueries.resolve`)."""
         if not session_id:
             state = self._session(None, profile_id, principal_id)
+            state.visitor, state.label = visitor, label
             return self.run(state, text, new_id("turn"))
         with self.deps.store.session_lock(session_id):  # one turn at a time per session, across workers
             state = self._session(session_id, profile_id, principal_id)
+            if state.turns == 0:
+                state.visitor, state.label = visitor, label
             return self.run(state, text, new_id("turn"))
 
     def run(self, state: SessionState, text: str, turn_id: str) -> TurnResult:
@@ -209,7 +215,7 @@ class Assistant:
             state.profile_id = state.profile_id or profile_id
             state.principal_id = state.principal_id or principal_id
             return state
-        return SessionState(session_id=session_id or new_id("s"), profile_id=profile_id, principal_id=principal_id)
+        return SessionState(session_id=session_id or new_session_id(), profile_id=profile_id, principal_id=principal_id)
 
     def _finalise(self, ctx: TurnContext) -> TurnResult:
         deps, s = self.deps, ctx.state
@@ -251,7 +257,7 @@ class Assistant:
             outcome=outcome, reply="\n".join(ctx.parts), session_id=s.session_id, turn_id=ctx.turn_id,
             turn_index=ctx.turn_index, matter=ref, slots=slots, citations=tuple(ctx.citations),
             checklist=tuple(ctx.checklist), findings=tuple(ctx.findings), choices=tuple(ctx.choices),
-            application=ctx.application, handoff_id=ctx.handoff_id, trace=trace,
+            application=ctx.application, handoff_id=ctx.handoff_id, login_required=ctx.login_required, trace=trace,
         )
         deps.store.save_turn(s, result, ctx.redacted, trace.ms, state_before=ctx.state_before)
         deps.audit.append("turn.finalised", deps.identity.owner(s), ctx.turn_id, {

@@ -61,3 +61,16 @@ class SessionBusyError(AssistantError):
     """Another request changed the same session at the same moment (two workers, a double click)."""
 
     code = "session_busy"
+
+
+class InvalidSessionIdError(AssistantError):
+    """A client sent a session id or label that is not a plain short name (paths, spaces, control characters)."""
+
+    code = "invalid_session_id"
+
+
+class StaleSessionError(AssistantError):
+    """The page confirming a form is not showing the session's latest turn (it was reloaded and lost it, or another
+    tab moved on): the confirmation is refused so nobody submits a form they cannot see."""
+
+    code = "stale_session"

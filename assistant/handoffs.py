@@ -8,6 +8,7 @@ person, when it does not know, and in emergencies. Here a reviewer accepts it an
 The status lives in `assistant_handoffs`; who accepted or closed it, when, and the notes are the audit events
 `handoff.accepted` / `handoff.closed` (subject: the handed-off turn, so the turn's trace shows them). Every
 step re-checks the role with `require()`; only the reviewer who accepted a hand-off (or an admin) closes it.
+The closing note reaches a logged-in citizen's 消息 inbox.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 from assistant.errors import HandoffNotFoundError, HandoffTransitionError, InvalidHandoffNoteError
 from assistant.models import Value
 from assistant.store import AssistantStore
+from guardrails.inbox import MessageKind
 from guardrails.roles import Action, Principal, Resource, require
 
 MAX_NOTE = 500
@@ -80,12 +82,20 @@ def _note(event: LoggedEvent | None) -> str | None:
     return event.data.get("note") or None
 
 
+class CitizenInbox(Protocol):
+    """Where a staff reply is sent to a logged-in citizen (guardrails.inbox.Inbox)."""
+
+    def post(self, recipient: str, kind: MessageKind, title: str, body: str,
+             application_id: str | None = None) -> str: ...
+
+
 class HandoffDesk:
     """List, accept and close hand-offs. Each decision is a compare-and-set on the status, then audited."""
 
-    def __init__(self, store: AssistantStore, log: HandoffLog) -> None:
+    def __init__(self, store: AssistantStore, log: HandoffLog, inbox: CitizenInbox | None = None) -> None:
         self.store = store
         self.log = log
+        self.inbox = inbox
 
     def list(self, viewer: Principal, statuses: tuple[HandoffStatus, ...] = ACTIVE) -> list[Handoff]:
         require(viewer, Action.HANDOFF_READ, Resource(kind="handoff_queue"))
@@ -123,6 +133,9 @@ class HandoffDesk:
         self._move(h, HandoffStatus.ACCEPTED, HandoffStatus.CLOSED)
         self.log.append(CLOSED_EVENT, reviewer.account_id, h.turn_id, {
             "handoff_id": h.id, "session_id": h.session_id, "note": text, "reviewer_role": reviewer.role.value})
+        citizen = self.store.load(h.session_id).principal_id if self.store.exists(h.session_id) else None
+        if self.inbox is not None and citizen is not None:  # anonymous browsers have no inbox
+            self.inbox.post(citizen, MessageKind.HANDOFF, "人工帮办回复", f"工作人员已处理您的求助：{text}")
         return self._load(h.id)
 
     # -- internals ---------------------------------------------------------------------------------------

@@ -204,6 +204,7 @@ class TurnResult(Value):
     choices: tuple[Choice, ...] = ()
     application: ApplicationRef | None = None
     handoff_id: str | None = None
+    login_required: bool = False
     trace: Trace
 
     def public(self) -> dict[str, Any]:
@@ -225,4 +226,5 @@ class TurnResult(Value):
             "choices": [c.model_dump() for c in self.choices],
             "application": self.application.model_dump() if self.application else None,
             "handoff_id": self.handoff_id,
+            "login_required": self.login_required,
         }

@@ -79,6 +79,7 @@ class ApplicationGatePort(Protocol):
     def create(
         self, session_id: str, matter_id: str, citizen: Principal, fields: dict[str, Any],
         requires_staff_approval: bool, *, session_owner: str | None = None,
+        sources: dict[str, dict[str, str]] | None = None, findings: list[dict[str, Any]] | None = None,
     ) -> Application: ...
 
     def get(self, app_id: str, viewer: Principal | None = None) -> Application: ...
@@ -97,6 +98,8 @@ class CitizenIdentity(Protocol):
     def owner(self, state: SessionState) -> str: ...
 
     def may_read_profile(self, state: SessionState) -> bool: ...
+
+    def may_submit(self, state: SessionState) -> bool: ...
 
 
 class SessionStore(Protocol):

@@ -167,7 +167,9 @@ class _DryApplications:
         self.made: dict[str, Application] = {}
 
     def create(self, session_id: str, matter_id: str, citizen: Principal, fields: dict[str, Any],
-               requires_staff_approval: bool, *, session_owner: str | None = None) -> Application:
+               requires_staff_approval: bool, *, session_owner: str | None = None,
+               sources: dict[str, dict[str, str]] | None = None, findings: list[dict[str, Any]] | None = None,
+               ) -> Application:
         status = self.recorded.get("status") or ("awaiting_staff_review" if requires_staff_approval else "submitted")
         app = Application(id=self.recorded.get("id") or "app-replay", session_id=session_id, matter_id=matter_id,
                           citizen=citizen.account_id, fields=dict(fields), status=ApplicationStatus(status),

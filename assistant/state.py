@@ -29,6 +29,8 @@ class SessionState(BaseModel):
     session_id: str
     profile_id: str | None = None
     principal_id: str | None = None
+    visitor: str | None = None  # anonymous: `visitor:<hash>` of the browser's server-issued cookie (holds the session)
+    label: str | None = None  # the client's own name for this session (chat `session_id`, OpenAI `user`)
     phase: Phase = Phase.IDLE
     turns: int = 0
     candidates: list[str] = Field(default_factory=list)

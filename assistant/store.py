@@ -30,6 +30,9 @@ sessions = sa.Table(
     sa.Column("turns", sa.Integer, nullable=False, default=0),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # who holds the session: the account id, or `visitor:<hash of the cookie>` for an anonymous browser
+    sa.Column("owner", sa.String(160), nullable=True, index=True),
+    sa.Column("label", sa.String(64), nullable=True),  # the client's own name for it, scoped to the owner
 )
 
 turns = sa.Table(
@@ -89,6 +92,11 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(8)}"
 
 
+def new_session_id() -> str:
+    """A session id only the server issues: 192 random bits, so holding one cannot come from guessing."""
+    return f"s-{secrets.token_urlsafe(24)}"
+
+
 class AssistantStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -137,6 +145,26 @@ class AssistantStore:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sessions.c.id).where(sessions.c.id == session_id)).first() is not None
 
+    def find(self, owner: str, label: str | None = None) -> str | None:
+        """The owner's most recently used session (with that label, when given), or None."""
+        q = sa.select(sessions.c.id).where(sessions.c.owner == owner)
+        if label is not None:
+            q = q.where(sessions.c.label == label)
+        with self.engine.connect() as conn:
+            row = conn.execute(q.order_by(sessions.c.updated_at.desc()).limit(1)).first()
+        return str(row.id) if row is not None else None
+
+    def reassign(self, session_id: str, principal_id: str, profile_id: str | None) -> None:
+        """Hand an anonymous session to the account that just logged in on the same browser."""
+        with self.session_lock(session_id):
+            state = self.load(session_id)
+            state.principal_id, state.visitor = principal_id, None
+            state.profile_id = state.profile_id or profile_id
+            with self.engine.begin() as conn:
+                conn.execute(sessions.update().where(sessions.c.id == session_id).values(
+                    principal_id=principal_id, profile_id=state.profile_id, owner=principal_id,
+                    state=state.model_dump(mode="json"), updated_at=_now()))
+
     def save_turn(
         self, state: SessionState, result: TurnResult, question: str, ms: float,
         state_before: dict[str, Any] | None = None,
@@ -147,7 +175,8 @@ class AssistantStore:
         with self.engine.begin() as conn:
             exists = conn.execute(sa.select(sessions.c.id).where(sessions.c.id == state.session_id)).first()
             values = dict(profile_id=state.profile_id, principal_id=state.principal_id, phase=state.phase.value,
-                          state=doc, turns=state.turns, updated_at=now)
+                          state=doc, turns=state.turns, updated_at=now, owner=state.principal_id or state.visitor,
+                          label=state.label)
             busy = SessionBusyError(f"session {state.session_id!r} changed while this message was handled; "
                                     "会话正在处理另一条消息，请稍后重试")
             if exists:

@@ -16,6 +16,7 @@ from guardrails.accounts import AccountStore
 from guardrails.applications import ApplicationGate
 from guardrails.audit import AuditLog
 from guardrails.config import HoldConfig, RailsConfig
+from guardrails.inbox import Inbox
 from guardrails.input_rails import InputRails
 from guardrails.output_rails import OutputRails
 from guardrails.review import HoldPolicy, HoldQueue
@@ -33,6 +34,7 @@ class Guardrails:
     hold_queue: HoldQueue
     applications: ApplicationGate
     hold_policy: HoldPolicy
+    inbox: Inbox  # citizens' 消息: application status changes, staff replies
 
 
 def build_guardrails(
@@ -44,14 +46,16 @@ def build_guardrails(
     Pass the knowledge base's embedder to switch on the semantic input rail (then call
     `guardrails.input_rails.warm_up()` with the other warm-ups)."""
     audit = AuditLog(engine, key_dir, checkpoint_every=checkpoint_every)
+    inbox = Inbox(engine)
     return Guardrails(
         accounts=AccountStore(engine, audit),
         audit=audit,
         input_rails=InputRails(rails, embedder=embedder),
         output_rails=OutputRails(rails),
         hold_queue=HoldQueue(engine, audit),
-        applications=ApplicationGate(engine, audit),
+        applications=ApplicationGate(engine, audit, inbox),
         hold_policy=HoldPolicy(hold),
+        inbox=inbox,
     )
 
 

@@ -109,6 +109,32 @@ applications = sa.Table(
     sa.Column("decided_by", sa.String(128), nullable=True),
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("return_reason", sa.Text, nullable=True),
+    sa.Column("sources", sa.JSON, nullable=True),  # field name -> where the value came from (Chinese, for 我的办件)
+    sa.Column("findings", sa.JSON, nullable=True),  # 智能预审 findings at submission
+)
+
+application_events = sa.Table(  # the status timeline of an application (我的办件), oldest first
+    "application_events",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("application_id", sa.String(40), nullable=False, index=True),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("note", sa.Text, nullable=True),  # the staff note the citizen reads
+    sa.Column("actor", sa.String(160), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+inbox_messages = sa.Table(  # a citizen's in-app 消息: status changes, hand-off replies
+    "inbox_messages",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("recipient", sa.String(160), nullable=False, index=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("application_id", sa.String(40), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
 )
 
 

@@ -1,7 +1,8 @@
 """OpenAI-compatible chat endpoint so existing clients (openai SDK, Open WebUI, Chatbox) can talk to the assistant.
 
-The session is carried by the `user` field or an `X-Session-Id` header; only the last user message is sent to the
-assistant (the server keeps the conversation). Citations are appended to the message text and returned in an
+The session is named by the `user` field or an `X-Session-Id` header: a name scoped to the caller (the QingSong
+token used as API key, or for anonymous keys the visitor cookie the server sets), never someone else's session.
+Only the last user message is sent to the assistant (the server keeps the conversation). Citations are appended to the message text and returned in an
 extra `qingsong` field (and on the last stream chunk)."""
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import uuid
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from api.deps import AnyKeyPrincipal, ContainerDep
+from api.deps import AnyKeyCaller, ContainerDep
 from api.routes.chat import run_turn
 from api.schemas import ERRORS, TurnPublic
 from api.schemas.openai import (
@@ -67,8 +68,8 @@ def _chunks(cid: str, created: int, content: str, extra: QingsongExtra) -> Itera
                                              "`chat.completion.chunk` objects ending with `data: [DONE]`",
                               "content": {SSE: {"schema": {"type": "string"}}}}})
 async def chat_completions(
-    body: ChatCompletionRequest, principal: AnyKeyPrincipal, container: ContainerDep,
-    x_session_id: Annotated[str | None, Header(max_length=64, description="Session id (alternative to `user`)")] = None,
+    body: ChatCompletionRequest, caller: AnyKeyCaller, container: ContainerDep, response: Response,
+    x_session_id: Annotated[str | None, Header(max_length=128, description="Session name (alternative to `user`)")] = None,
 ) -> ChatCompletionPublic | StreamingResponse:
     user_msgs = [m for m in body.messages if m.role == "user"]
     text = user_msgs[-1].text().strip() if user_msgs else ""
@@ -77,13 +78,15 @@ async def chat_completions(
     if len(text) > 2000:
         raise InvalidInput(f"the last user message has {len(text)} characters; keep it under 2000")
     session_id = x_session_id or body.user
-    turn = await run_in_threadpool(run_turn, container, principal, text, session_id, container.turn_lock)
+    turn = await run_in_threadpool(run_turn, container, caller, text, session_id, container.turn_lock)
     content = turn.reply + citation_text(turn)
     cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
     extra = _extra(turn)
     if body.stream:
-        return StreamingResponse(_chunks(cid, created, content, extra), media_type=SSE,
-                                 headers={"X-Session-Id": turn.session_id, "Cache-Control": "no-cache"})
+        stream = StreamingResponse(_chunks(cid, created, content, extra), media_type=SSE,
+                                   headers={"X-Session-Id": turn.session_id, "Cache-Control": "no-cache"})
+        stream.raw_headers.extend(h for h in response.raw_headers if h[0] == b"set-cookie")  # the visitor cookie
+        return stream
     return ChatCompletionPublic(
         id=cid, object="chat.completion", created=created, model=MODEL_ID,
         choices=[CompletionChoice(index=0, message=CompletionMessage(role="assistant", content=content),

@@ -23,6 +23,11 @@ def index_page() -> FileResponse:
     return _serve("index.html")
 
 
+@router.get("/me", response_class=HTMLResponse, responses=HTML, summary="我的办件: my applications and messages")
+def my_page() -> FileResponse:
+    return _serve("me.html")
+
+
 @router.get("/owner", response_class=HTMLResponse, responses=HTML, summary="Owner console: drafts, uploads, tickets")
 def owner_page() -> FileResponse:
     return _serve("owner.html")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ContainerDep, CurrentPrincipal, LoggedIn
+from api.deps import ContainerDep, LoggedIn, SessionCaller
 from api.schemas import (
     ERRORS,
     DisputeIn,
@@ -30,7 +30,8 @@ Offset = Annotated[int, Query(ge=0, le=100000, description="Results to skip")]
 
 
 @router.post("/ratings", response_model=RatingPublic, status_code=201, summary="Rate an answer (turn) or a matter")
-def rate(body: RatingIn, principal: CurrentPrincipal, container: ContainerDep) -> RatingPublic:
+def rate(body: RatingIn, caller: SessionCaller, container: ContainerDep) -> RatingPublic:
+    acting = caller.acting  # anonymous: the visitor cookie that holds the session
     cited: list[tuple[str, int]] = []
     department: str | None = None
     if body.target == "answer":
@@ -39,9 +40,6 @@ def rate(body: RatingIn, principal: CurrentPrincipal, container: ContainerDep) -
         owner = container.sessions.owner(body.session_id)
         if owner is None:
             raise NotFound(f"no session {body.session_id!r}")
-        acting = principal
-        if principal.account_id == "anonymous" and owner == f"session:{body.session_id}":
-            acting = principal.model_copy(update={"account_id": owner})
         require(acting, Action.RATINGS_CREATE, Resource(kind="session", id=body.session_id, owner=owner))
         turn = container.sessions.turn(body.session_id, body.target_id)
         if turn is None:
@@ -50,10 +48,6 @@ def rate(body: RatingIn, principal: CurrentPrincipal, container: ContainerDep) -
         rater = acting.account_id
     else:
         app = container.guardrails.applications.get(body.target_id)
-        acting = principal
-        if principal.account_id == "anonymous" and body.session_id == app.session_id \
-                and app.citizen == f"session:{app.session_id}":  # anonymous: held by knowing the session id
-            acting = principal.model_copy(update={"account_id": app.citizen})
         require(acting, Action.RATINGS_CREATE, Resource(kind="application", id=app.id, owner=app.citizen))
         rater = acting.account_id
         matter = container.registry.matter(app.matter_id)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.container import Container
 from api.deps import ContainerDep, LoggedIn
+from api.labels import field_labels, matter_name
 from api.schemas import (
     ERRORS,
     ApplicationPublic,
@@ -20,7 +21,7 @@ from api.schemas import (
     page,
 )
 from assistant.handoffs import ACTIVE, HandoffStatus
-from guardrails.applications import ApplicationStatus
+from guardrails.applications import Application, ApplicationStatus, status_label
 from guardrails.review import HoldStatus
 from guardrails.roles import Action, Resource, require
 
@@ -67,6 +68,13 @@ def reject_held(hold_id: str, body: ReasonIn, principal: LoggedIn, container: Co
     return HeldPublic.model_validate(container.guardrails.hold_queue.reject(hold_id, principal, body.reason))
 
 
+def app_view(container: Container, a: Application) -> ApplicationPublic:
+    """An application as staff read it: beside the codes, the matter name, status and field labels in Chinese."""
+    return ApplicationPublic.model_validate(a).model_copy(update={
+        "matter_name": matter_name(container, a.matter_id), "status_label": status_label(a.status),
+        "field_labels": field_labels(container, a)})
+
+
 @router.get("/applications", response_model=Page[ApplicationPublic], summary="Applications")
 def list_applications(
     principal: LoggedIn, container: ContainerDep, limit: Limit = 50, offset: Offset = 0,
@@ -74,7 +82,7 @@ def list_applications(
 ) -> Page[ApplicationPublic]:
     mine = principal.account_id if principal.role.value == "citizen" else None
     found = container.guardrails.applications.list(status=status, citizen=mine, viewer=principal)
-    return page([ApplicationPublic.model_validate(a) for a in reversed(found)], limit, offset)
+    return page([app_view(container, a) for a in reversed(found)], limit, offset)
 
 
 def _app_resource(container: Container, app_id: str) -> Resource:
@@ -85,13 +93,20 @@ def _app_resource(container: Container, app_id: str) -> Resource:
 @router.post("/applications/{app_id}/approve", response_model=ApplicationPublic, summary="Approve an application")
 def approve_application(app_id: str, principal: LoggedIn, container: ContainerDep) -> ApplicationPublic:
     require(principal, Action.APPLICATION_APPROVE, _app_resource(container, app_id))
-    return ApplicationPublic.model_validate(container.guardrails.applications.approve(app_id, principal))
+    return app_view(container, container.guardrails.applications.approve(app_id, principal))
 
 
 @router.post("/applications/{app_id}/return", response_model=ApplicationPublic, summary="Return for correction")
 def return_application(app_id: str, body: ReasonIn, principal: LoggedIn, container: ContainerDep) -> ApplicationPublic:
     require(principal, Action.APPLICATION_RETURN, _app_resource(container, app_id))
-    return ApplicationPublic.model_validate(container.guardrails.applications.return_(app_id, principal, body.reason))
+    return app_view(container, container.guardrails.applications.return_(app_id, principal, body.reason))
+
+
+@router.post("/applications/{app_id}/reject", response_model=ApplicationPublic,
+             summary="Refuse an application (不予受理) with the reason the citizen reads")
+def reject_application(app_id: str, body: ReasonIn, principal: LoggedIn, container: ContainerDep) -> ApplicationPublic:
+    require(principal, Action.APPLICATION_RETURN, _app_resource(container, app_id))
+    return app_view(container, container.guardrails.applications.reject(app_id, principal, body.reason))
 
 
 # -- 线上人工帮办 -----------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from api.schemas.audit import ConsistencyPublic, EventPublic, ProblemPublic, Rec
 from api.schemas.chat import (
     ChatRequest,
     CitedVersionPublic,
+    CurrentSessionPublic,
     HealthPublic,
     HeldReviewPublic,
     HitPublic,
@@ -45,6 +46,7 @@ from api.schemas.review import ApplicationPublic, EditIn, HandoffNoteIn, Handoff
 
 __all__ = [
     "ERRORS", "JSON_ERRORS", "AccountIn", "AccountPublic", "ApplicationPublic", "BundlePublic", "ChatRequest", "CitedVersionPublic",
+    "CurrentSessionPublic",
     "ConsistencyPublic", "DecisionIn", "DiffPublic", "DisputeIn", "DisputeReviewIn", "DraftIn", "EditIn",
     "ErrorBody", "ErrorEnvelope", "EventPublic", "HandoffNoteIn", "HandoffPublic", "HealthPublic", "HeldPublic",
     "HeldReviewPublic", "HitPublic", "IngestJobPublic", "IngestMessagePublic", "IngestOutcomePublic",

@@ -16,7 +16,13 @@ from kb.models import Kind
 
 class ChatRequest(Public):
     text: str = Field(min_length=1, max_length=2000, description="The citizen's message, in plain Chinese")
-    session_id: str | None = Field(default=None, max_length=64, description="Continue this session; omit to start one")
+    session_id: str | None = Field(default=None, max_length=128,
+                                   description="Continue your session: the id the server returned, or your own name "
+                                               "for a session (a label scoped to you); omit to start one")
+    seen_turn_id: str | None = Field(default=None, max_length=64,
+                                     description="The latest turn the page shows (null: none). When sent, a "
+                                                 "confirmation is refused with 409 `stale_session` unless it is the "
+                                                 "session's latest turn")
 
 
 class TurnPublic(BaseModel):
@@ -33,6 +39,8 @@ class TurnPublic(BaseModel):
     choices: list[dict[str, Any]] = Field(description="Buttons: send `value` back as the next message")
     application: dict[str, Any] | None = Field(description="The application created by this turn, if any")
     handoff_id: str | None = Field(description="Hand-off to a human agent, if any")
+    login_required: bool = Field(default=False, description="Submitting needs a real-name login: log in and send "
+                                                            "the confirmation again (the form is kept)")
 
 
 class CitedVersionPublic(Public):
@@ -64,6 +72,12 @@ class TurnRecordPublic(Public):
 class SessionTurnsPublic(Public):
     session_id: str = Field(description="The session")
     turns: list[TurnRecordPublic] = Field(description="Turns of the session in order")
+
+
+class CurrentSessionPublic(Public):
+    session_id: str | None = Field(description="The session to continue; null when the caller has none")
+    phase: str | None = Field(description="Where its dialogue is, e.g. collect or confirm")
+    turns: list[TurnRecordPublic] = Field(description="Its turns in order: replay them to restore the page")
 
 
 class MePublic(Public):

@@ -33,7 +33,9 @@ class ChatCompletionRequest(BaseModel):
     messages: list[OAIMessage] = Field(min_length=1, max_length=200,
                                        description="Conversation; the last user message is used")
     stream: bool = Field(default=False, description="Send server-sent events")
-    user: str | None = Field(default=None, max_length=64, description="QingSong session id to continue")
+    user: str | None = Field(default=None, max_length=128,
+                             description="Your name for the conversation to continue: scoped to you (your QingSong "
+                                         "token, or the visitor cookie for anonymous keys), never another caller's")
 
 
 class QingsongExtra(Public):

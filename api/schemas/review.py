@@ -45,7 +45,13 @@ class ApplicationPublic(Public):
     requires_staff_approval: bool = Field(description="Whether staff must approve it")
     created_at: dt.datetime = Field(description="When it was confirmed")
     decided_by: str | None = Field(description="Who decided")
-    return_reason: str | None = Field(description="Why it was returned (退回补正)")
+    return_reason: str | None = Field(description="Why it was returned (退回补正) or refused (不予受理)")
+    matter_name: str = Field(default="", description="The matter's name in Chinese")
+    status_label: str = Field(default="", description="The status in Chinese (审核中, 办结, 退回补正, 不予受理, …)")
+    field_labels: dict[str, str] = Field(default_factory=dict, description="Field code -> Chinese label")
+    sources: dict[str, dict[str, str]] = Field(default_factory=dict,
+                                               description="Field code -> {label, source, kind}: where each value "
+                                                           "came from")
 
 
 class HandoffPublic(Public):

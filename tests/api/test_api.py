@@ -65,11 +65,14 @@ def test_chat_session_belongs_to_its_owner(client, tokens):
     turns = client.get(f"/api/v1/sessions/{sid}/turns", headers=auth(tokens["citizen"]))
     assert turns.status_code == 200 and turns.json()["turns"][0]["id"] == turn["turn_id"]
     assert_envelope(client.get(f"/api/v1/sessions/{sid}/turns", headers=auth(tokens["owner"])), 403)
-    assert_envelope(client.get(f"/api/v1/sessions/{sid}/turns"), 401)
-    # nobody else may write into the citizen's session, anonymous callers included
-    assert_envelope(client.post("/api/v1/chat", json={"text": "你好", "session_id": sid}), 403)
+    assert_envelope(client.get(f"/api/v1/sessions/{sid}/turns"), 404)  # to a stranger it does not exist
+    # nobody else may write into the citizen's session, anonymous callers included: the id they send is only a
+    # name in their own scope, so they get a session of their own
+    stranger = client.post("/api/v1/chat", json={"text": "你好", "session_id": sid})
+    assert stranger.status_code == 200 and stranger.json()["session_id"] != sid
     assert_envelope(client.post("/api/v1/chat", json={"text": "你好", "session_id": sid},
-                                headers=auth(tokens["reviewer"])), 403)
+                                headers=auth(tokens["reviewer"])), 403)  # staff do not chat as citizens
+    assert len(client.get(f"/api/v1/sessions/{sid}/turns", headers=auth(tokens["citizen"])).json()["turns"]) == 1
 
 
 def test_anonymous_citizen_can_chat_and_continue_and_search(client):

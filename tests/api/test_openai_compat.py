@@ -56,6 +56,8 @@ def test_session_header_and_citizen_token(live_server, tokens):
                                          messages=[{"role": "user", "content": "自有房屋"}])
     assert nxt.model_extra["qingsong"]["session_id"] == sid
     anonymous = openai.OpenAI(base_url=f"{live_server.url}/v1", api_key="sk-anything", max_retries=0, timeout=30)
-    with pytest.raises(openai.PermissionDeniedError):  # someone else's session
-        anonymous.chat.completions.create(model="qingsong-assistant", user=sid,
-                                          messages=[{"role": "user", "content": "你好"}])
+    other = anonymous.chat.completions.create(model="qingsong-assistant", user=sid,  # someone else's session id
+                                              messages=[{"role": "user", "content": "你好"}])
+    assert other.model_extra["qingsong"]["session_id"] != sid  # only a name in the caller's own scope
+    turns = live_server.container.sessions.turns(sid)
+    assert [t.question for t in turns] == ["我想在松江开个小饭馆要办哪些手续", "自有房屋"]

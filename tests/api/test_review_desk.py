@@ -31,7 +31,7 @@ def hold_id(client, tokens, turn: dict) -> str:
 
 def test_session_turns_carry_the_released_text_of_a_held_answer(client, tokens):
     turn = held_turn(client)
-    pending = review_of(client, turn)  # the anonymous citizen polls its own session by its id
+    pending = review_of(client, turn)  # the anonymous browser polls its own session (cookie)
     assert pending == {"status": "pending", "text": None, "citations": [], "decided_at": None}
 
     edited_text = "居住证续签请携带身份证和居住登记凭证到社区事务受理服务中心办理。"
@@ -45,8 +45,9 @@ def test_session_turns_carry_the_released_text_of_a_held_answer(client, tokens):
 
     other = client.get(f"/api/v1/sessions/{turn['session_id']}/turns").json()["turns"]
     assert all(t["review"] is None for t in other if t["id"] != turn["turn_id"])
-    # only whoever holds the session id reads it: a logged-in citizen is not that anonymous holder
-    assert_envelope(client.get(f"/api/v1/sessions/{turn['session_id']}/turns", headers=auth(tokens["citizen"])), 403)
+    # only the browser holding the session reads it: a logged-in citizen is not that anonymous holder, and to them
+    # the session does not exist
+    assert_envelope(client.get(f"/api/v1/sessions/{turn['session_id']}/turns", headers=auth(tokens["citizen"])), 404)
 
 
 def test_a_rejected_held_answer_reads_as_the_rejection_notice(client, tokens):

@@ -14,7 +14,10 @@ const QS = {
     if (!res.ok) {
       const msg = data && data.error ? data.error.message : ("HTTP " + res.status);
       if (!quiet) QS.toast("出错了：" + msg);
-      throw new Error(msg);
+      const err = new Error(msg);
+      err.code = data && data.error ? data.error.code : String(res.status);
+      err.status = res.status;
+      throw err;
     }
     return data;
   },
@@ -40,7 +43,7 @@ const QS = {
   roleName: {citizen: "市民", owner: "知识负责人", reviewer: "复核员", auditor: "审计员", admin: "管理员"},
   async header(active) {
     const h = document.querySelector("header");
-    const links = [["/", "市民办事"], ["/owner", "知识管理"], ["/review", "人工复核"], ["/audit", "审计"]];
+    const links = [["/", "市民办事"], ["/me", "我的办件"], ["/owner", "知识管理"], ["/review", "人工复核"], ["/audit", "审计"]];
     const nav = QS.el("nav");
     for (const [href, label] of links) nav.append(QS.el("a", {href, class: href === active ? "active" : ""}, label));
     h.append(QS.el("h1", {}, "轻松办"), nav);

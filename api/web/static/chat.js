@@ -1,16 +1,23 @@
 // Citizen chat: conversation, choices as buttons, live form with sources, checklist, citations.
+// A reload (or another device, for a logged-in citizen) restores the whole page from the server's session: the
+// server issues the session id and the visitor cookie; the page keeps the id in localStorage ("" = start afresh).
 "use strict";
 (async function () {
-  await QS.header("/");
+  const me = await QS.header("/");
+  const loggedIn = me.account_id !== "anonymous";
   const log = document.getElementById("log");
   const choices = document.getElementById("choices");
   const input = document.getElementById("text");
   const SOURCE = {turn: ["对话", "turn"], profile: ["档案", "profile"], elicence: ["电子证照", "elicence"], carried: ["沿用", "carried"]};
   const STATUS = {required: "需提交", waived: "免交（电子证照）", licence_expired: "证照已过期，请提交有效证件"};
-  let sessionId = sessionStorage.getItem("qs_session") || null;
+  const stored = localStorage.getItem("qs_session");
+  let sessionId = stored || null;
+  let lastTurnId = null;  // the latest turn this page shows: sent as seen_turn_id so a stale page cannot confirm
   let lastChoices = [];
   const REASONS = ["答非所问", "信息过时", "流程繁琐", "材料复杂", "态度", "其他"];
   const RATED_STATUS = ["submitted", "awaiting_staff_review"];
+  const APP_STATUS = {submitted: "已受理，办理部门处理中", awaiting_staff_review: "审核中", approved: "办结",
+                      returned: "退回补正", rejected: "不予受理"};
 
   // 好差评: a compact control under an answer (target "answer") or a finished matter (target "matter").
   function ratingBox(target, targetId, label) {
@@ -108,11 +115,15 @@
     if (waiting.size) pollTimer = setTimeout(pollReleases, POLL_MS);
   }
 
-  function render(turn) {
+  function render(turn, review) {
     const m = add("bot", turn.reply, turn.citations);
     m.dataset.outcome = turn.outcome; m.dataset.turn = turn.turn_id;
-    if (turn.outcome === "answered" && turn.turn_id) m.append(ratingBox("answer", turn.turn_id, "这个回答有帮助吗？"));
-    if (turn.outcome === "held_for_review" && turn.turn_id) awaitRelease(turn.turn_id, m);
+    lastTurnId = turn.turn_id;
+    if (turn.outcome === "answered" && turn.turn_id && !review) m.append(ratingBox("answer", turn.turn_id, "这个回答有帮助吗？"));
+    if (turn.outcome === "held_for_review" && turn.turn_id) {
+      if (review && review.status !== "pending") showRelease(turn.turn_id, review, m);
+      else awaitRelease(turn.turn_id, m);
+    }
     document.getElementById("matter").textContent = turn.matter ? `· ${turn.matter.bundle_name ? turn.matter.bundle_name + " 第" + turn.matter.step + "/" + turn.matter.steps + "项：" : ""}${turn.matter.name}` : "";
     choices.innerHTML = "";
     lastChoices = turn.choices || [];
@@ -137,10 +148,24 @@
       const ul = document.getElementById("citations"); ul.innerHTML = "";
       for (const c of turn.citations) ul.append(QS.el("li", {}, QS.el("a", {href: `/k/${encodeURIComponent(c.item_id)}/${c.version}`, target: "_blank"}, `《${c.title || c.item_id}》第${c.version}版`)));
     }
+    const box = document.getElementById("confirmed");
+    if (turn.login_required && loggedIn) {  // restored after logging in: the form is theirs now
+      box.innerHTML = "";
+      box.append(QS.el("div", {class: "confirmed", id: "logged-in-now"}, `您已登录（${me.name || me.account_id}），申请表已保留。核对无误后点“确认提交”即可提交。`));
+    } else if (turn.login_required) {
+      box.innerHTML = "";
+      box.append(QS.el("div", {class: "login-needed", id: "login-needed"}, "提交申请需要实名登录：请在页面上方粘贴登录令牌并点“登录”。登录后本页的申请表会保留，再点“确认提交”即可。"));
+      const token = document.getElementById("token");
+      if (token) token.focus();
+    } else if (!turn.application) {
+      for (const id of ["login-needed", "logged-in-now"]) { const n = document.getElementById(id); if (n) n.remove(); }
+    }
     if (turn.application) {
-      document.getElementById("confirmed").innerHTML = "";
-      document.getElementById("confirmed").append(QS.el("div", {class: "confirmed", id: "application"},
-        `已提交申请 ${turn.application.id || ""}（${turn.application.matter_id}），状态：${turn.application.status}`));
+      const name = turn.matter ? turn.matter.name : "";
+      box.innerHTML = "";
+      box.append(QS.el("div", {class: "confirmed", id: "application"},
+        `已提交申请 ${turn.application.id || ""}${name ? "（" + name + "）" : ""}，状态：${APP_STATUS[turn.application.status] || "处理中"}`,
+        QS.el("div", {}, QS.el("a", {href: "/me", id: "to-me"}, "到“我的办件”查看办理进度"))));
       if (turn.application.id && RATED_STATUS.includes(turn.application.status)) {
         document.getElementById("application").append(ratingBox("matter", turn.application.id, "请为本次办理评价："));
       }
@@ -153,23 +178,41 @@
     input.value = ""; choices.innerHTML = "";
     document.getElementById("send").disabled = true;
     try {
-      const turn = await QS.api("/api/v1/chat", {method: "POST", body: {text, session_id: sessionId}});
-      sessionId = turn.session_id; sessionStorage.setItem("qs_session", sessionId);
+      const turn = await QS.api("/api/v1/chat", {method: "POST", body: {text, session_id: sessionId, seen_turn_id: lastTurnId}});
+      sessionId = turn.session_id; localStorage.setItem("qs_session", sessionId);
       render(turn);
     } catch (e) {
       add("bot", "抱歉，出错了：" + e.message);
+      if (e.code === "stale_session") await restore();  // another tab moved on: show the session as it is now
     } finally {
       document.getElementById("send").disabled = false;
     }
   }
+  // Rebuild the page from the server: every turn (question, reply, form, checklist, citations, released answers).
+  async function restore() {
+    if (stored === "") return;  // 新对话 was pressed: start afresh
+    const q = sessionId ? "?session_id=" + encodeURIComponent(sessionId) : "";
+    let found;
+    try { found = await QS.api("/api/v1/sessions/current" + q, {quiet: true}); } catch (e) { return; }
+    if (!found.session_id) return;
+    log.innerHTML = ""; greet();
+    sessionId = found.session_id; localStorage.setItem("qs_session", sessionId);
+    for (const t of found.turns) {
+      add("user", t.question);
+      render(t.result, t.review);
+    }
+    log.dataset.restored = String(found.turns.length);
+  }
+  function greet() { add("bot", "您好，我是轻松办助手。请告诉我您想办的事，我会一步步帮您办理。"); }
   document.getElementById("composer").addEventListener("submit", (ev) => { ev.preventDefault(); send(input.value); });
   document.getElementById("confirm").addEventListener("click", () => {
     const c = lastChoices.find((x) => x.value.includes("确认"));
     send(c ? c.value : "确认提交");
   });
-  document.getElementById("new-session").addEventListener("click", () => { sessionStorage.removeItem("qs_session"); location.reload(); });
-  add("bot", "您好，我是轻松办助手。请告诉我您想办的事，我会一步步帮您办理。");
-  if (sessionId) {
-    // Continue after reload: show nothing more; the next message continues the session.
-  }
+  document.getElementById("new-session").addEventListener("click", () => { localStorage.setItem("qs_session", ""); location.reload(); });
+  greet();
+  document.getElementById("send").disabled = true;
+  await restore();
+  document.getElementById("send").disabled = false;
+  document.body.dataset.ready = "1";  // restored (or nothing to restore): the page may be used
 })();

@@ -33,13 +33,29 @@
     apps.innerHTML = "";
     if (!page.items.length) apps.append(QS.el("p", {class: "muted"}, "暂无待审批的申请。"));
     for (const a of page.items) {
-      const reason = QS.el("input", {placeholder: "退回原因"});
-      const fields = Object.entries(a.fields).map(([k, v]) => `${k}：${v}`).join("\n");
+      const reason = QS.el("input", {class: "app-reason", maxlength: "500", placeholder: "退回补正或不予受理的原因（申请人可见）"});
+      const table = QS.el("table", {class: "app-fields"});
+      for (const [k, v] of Object.entries(a.fields)) {
+        const src = a.sources && a.sources[k] ? a.sources[k].source : "";
+        table.append(QS.el("tr", {"data-field": k}, QS.el("td", {}, a.field_labels[k] || "其他信息"), QS.el("td", {}, String(v)), QS.el("td", {class: "muted"}, src)));
+      }
+      // A decision tells the reviewer what happened; returning or refusing needs a reason the citizen can act on.
+      const decide = async (action, done) => {
+        const body = action === "approve" ? undefined : {reason: reason.value.trim()};
+        if (body && !body.reason) { QS.toast("请填写原因，申请人会在“我的办件”和消息中看到。"); reason.focus(); return; }
+        const out = await QS.api(`/api/v1/review/applications/${a.id}/${action}`, {method: "POST", body});
+        QS.toast(`${done}：${out.matter_name}（${out.id}），状态：${out.status_label}，已通知申请人。`);
+        loadApps();
+      };
       apps.append(QS.el("div", {class: "item", "data-app": a.id},
-        QS.el("div", {class: "muted"}, `${a.id} · ${a.matter_id}`), QS.el("pre", {class: "json"}, fields),
+        QS.el("div", {}, QS.el("strong", {}, a.matter_name), " ", QS.el("span", {class: "status-tag"}, a.status_label)),
+        QS.el("div", {class: "muted"}, `申请编号 ${a.id} · ${new Date(a.created_at).toLocaleString("zh-CN", {hour12: false})}`),
+        table,
         QS.el("div", {class: "row"},
-          QS.el("button", {onclick: async () => { await QS.api(`/api/v1/review/applications/${a.id}/approve`, {method: "POST"}); loadApps(); }}, "批准"),
-          reason, QS.el("button", {class: "danger", onclick: async () => { await QS.api(`/api/v1/review/applications/${a.id}/return`, {method: "POST", body: {reason: reason.value || "材料不全"}}); loadApps(); }}, "退回"))));
+          QS.el("button", {class: "app-approve", onclick: () => decide("approve", "已批准")}, "批准（办结）"),
+          reason,
+          QS.el("button", {class: "danger app-return", onclick: () => decide("return", "已退回补正")}, "退回补正"),
+          QS.el("button", {class: "danger app-reject", onclick: () => decide("reject", "已不予受理")}, "不予受理"))));
     }
   }
   async function loadHandoffs() {
