@@ -413,6 +413,28 @@ _STATED_AGE = re.compile(r"(?:她|他|伊|我妈|我爸|老人|母亲|父亲|老
                          r"[^，,。；;！!？?\d]{0,4}?(\d{2,3})(?:岁|周岁)")
 
 
+_THEIR_ACCOUNT = re.compile(r"(?:用|登|登录|登的|用的|拿)(?:的是|是|着)?(?:她|他|伊|我妈妈?|我爸爸?|我母亲|我父亲|老人家?|老伴|婆婆|公公|奶奶|爷爷|"
+                           r"外婆|外公|阿娘|姆妈|阿爸)(?:自己)?的?(?:账号|帐号|账户|号|一网通办|随申办|手机)")
+
+
+_SAME_HOME = re.compile(r"(?:跟|和|与)我(?:们)?(?:住|住在)一(?:起|块|道)|(?:地址|住址|住所|户口)(?:跟|和|与)?(?:我|我的)?(?:一样|相同)")
+
+
+def _note_whose(ctx: TurnContext) -> None:
+    """Statements about whose record this is and where the others live, kept until the form is pre-filled."""
+    s, t = ctx.state, normalize(ctx.text)
+    if _SAME_HOME.search(t):
+        s.same_home = True
+    if not s.profile_is_beneficiary and _THEIR_ACCOUNT.search(t):
+        s.profile_is_beneficiary = True  # "现在用的是她的账号": the record is the person applied for
+        ctx.rules.append("prefill.profile_is_beneficiary")
+
+
+def speaker_is_agent(s: SessionState) -> bool:
+    """The one typing applies for someone else: "我" is the agent, whoever's account it is."""
+    return any(v in ACTING_FOR_OTHER for v in s.situations.values())
+
+
 def acting_for_other(s: SessionState) -> bool:
     """The citizen applies for someone else on their own account (家属代办, 委托, 监护): the profile is the agent's."""
     return any(v in ACTING_FOR_OTHER for v in s.situations.values()) and not s.profile_is_beneficiary
@@ -498,6 +520,7 @@ def open_matter(deps: Deps, ctx: TurnContext, matter: Matter, confidence: float 
         if situation is not None and situation.option(value) is not None:
             s.situations[sid] = value
     s.situations.update(detect_situations(ctx.text, matter, s.situations))
+    _note_whose(ctx)
     if not s.bundle_id:
         ctx.say(f"好的，我们来办理“{matter.name}”。")
     ctx.rules.append(f"matter.start:{matter.id}@{matter.version}")
@@ -767,7 +790,7 @@ def on_next(deps: Deps, ctx: TurnContext) -> None:
 # -- filling, asking, confirming ---------------------------------------------------------------------
 def fill(deps: Deps, ctx: TurnContext, matter: Matter, expected: Any, quiet: bool = False,
          text: str | None = None) -> list[SlotUpdate]:
-    for_other = acting_for_other(ctx.state)
+    for_other = speaker_is_agent(ctx.state)
     updates = deps.filler.fill(ctx.text if text is None else text, matter, ctx.state.slots, expected, ctx.turn_index, ctx.today,
                                for_other=for_other)
     for u in updates:
@@ -784,7 +807,7 @@ def fill(deps: Deps, ctx: TurnContext, matter: Matter, expected: Any, quiet: boo
 
 def llm_proposals(deps: Deps, ctx: TurnContext, matter: Matter, expected: Any) -> list[SlotUpdate]:
     """The rules found nothing: the optional LLM proposes (redacted text only), the validators decide."""
-    return understanding.propose_slots(deps, ctx, matter, expected, for_other=acting_for_other(ctx.state))
+    return understanding.propose_slots(deps, ctx, matter, expected, for_other=speaker_is_agent(ctx.state))
 
 
 def _age(born: dt.date, today: dt.date) -> int:
@@ -800,6 +823,7 @@ def advance(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
     s = ctx.state
     profile = deps.profiles.find(s.profile_id)
     pending = open_situations(matter, s.situations)
+    _note_whose(ctx)
     if profile is not None and profile.kind == ProfileKind.ENTERPRISE and not s.profile_is_beneficiary:
         # 一企一档 is the enterprise's own record: an enterprise acting through 经办人/代办 is still its applicant
         s.profile_is_beneficiary = True
@@ -825,7 +849,8 @@ def advance(deps: Deps, ctx: TurnContext, matter: Matter) -> None:
             s.profile_is_beneficiary = True
             ctx.rules.append("prefill.profile_is_beneficiary")
         for_other = acting_for_other(s)
-        report = prefill(matter, profile, s.slots, deps.filler.validators, ctx.today, for_other=for_other)
+        report = prefill(matter, profile, s.slots, deps.filler.validators, ctx.today, for_other=for_other,
+                         same_home=s.same_home)
         if for_other:
             ctx.rules.append("prefill.for_other")
         s.slots.update(report.filled)

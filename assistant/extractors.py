@@ -313,6 +313,8 @@ def looks_like_address(value: str) -> bool:
 CODE_LABEL = re.compile(r"(?:卡号|账号|编号|号码|证号|代码)$")
 # spaces and dashes join digit groups only ("6217 0012 …"), never words ("card number 6217…")
 _CODE = re.compile(r"(?<![0-9A-Za-z])[0-9A-Za-z](?:[0-9A-Za-z]|(?<=\d)[ \-](?=\d)){5,39}(?![0-9A-Za-z])")
+# a certificate number as issued: region, (year), kind, 第…号 ("沪(2019)松字不动产权第012345号", "沪房地松字(2005)第0123号")
+_CERT_NO = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][\u4e00-\u9fff]{0,5}[(（]\d{4}[)）][\u4e00-\u9fff]{0,10}第?[0-9A-Za-z]{3,}号")
 # "店名叫…", "名字是…", "就叫…": the words that introduce a value, not part of it
 _VALUE_LEAD = re.compile(r"^(?:[\u4e00-\u9fff]{0,5}?(?:名字|名称|店名|公司名|企业名|字号|名))?(?:就|还)?(?:叫做|叫|是|为|写|填|选的是|选|用)[：:\s]*")
 
@@ -322,6 +324,9 @@ def extract_text(text: str, f: FormField, today: dt.date) -> Any:
     core = re.sub(r"（.*?）", "", f.label)
     t = re.sub(rf"^.*?{re.escape(core)}(?:是|为|叫|改成|改为|应该是)?[：:，,\s]*", "", t) if core and core in t else t
     if CODE_LABEL.search(core):
+        cert = _CERT_NO.findall(t)
+        if cert:
+            return cert[-1].replace("（", "(").replace("）", ")")  # "沪(2019)松字不动产权第012345号" is the number, not its digits
         # 卡号, 证件号码, 编号: the code itself, spaces and dashes dropped ("卡号 6222 0200 …", "抄错了，是3401…")
         codes = [c for c in (m.group(0) for m in _CODE.finditer(t)) if sum(ch.isdigit() for ch in c) >= 4]
         if codes:
@@ -393,6 +398,8 @@ def field_keywords(f: FormField) -> list[str]:
     role = _ROLE_NOUN.search(core)
     if role:
         words.update((role.group(1), role.group(1).replace("人员", "员")))  # 办税人员 is said 办税员
+    if "法定代表人" in core:
+        words.add(core.replace("法定代表人", "法人"))  # 法定代表人 is said 法人
     if "不动产权证" in core:
         words.update(("房产证号", "房产证", "产权证号", "产证号"))
     if core.endswith("证件号码"):
@@ -428,6 +435,9 @@ def mentioned_fields(text: str, form: tuple[FormField, ...]) -> list[tuple[FormF
     candidates = sorted(((len(k), f, k) for f in form for k in field_keywords(f)), key=lambda x: -x[0])
     for _, f, k in candidates:
         pos = t.find(k)
+        again = t.find(k, pos + len(k)) if pos >= 0 else -1
+        if again >= 0 and re.search(r"新的?$", t[max(0, again - 2):again]):
+            pos = again  # "公司法人要换了…新法人是…": the mention that carries the value
         if pos < 0 or any(f is g for g, _, _ in found):
             continue
         span = (pos, pos + len(k))
@@ -447,10 +457,15 @@ def mentioned_fields(text: str, form: tuple[FormField, ...]) -> list[tuple[FormF
                               len(g.label), n, g) for n, g in enumerate(rivals)), key=lambda x: (-x[0], x[1], x[2], x[3]))
             if scored and (scored[0][0] > 0 or k == "地址"):
                 f = scored[0][4]
-        if re.search(r"新的?$", t[max(0, pos - 2):pos]) and not re.search(r"新|变更后|拟", f.label):
+        if re.search(r"(?:新的?|换|换个|改|更换|变更后的?)$", t[max(0, pos - 4):pos]) \
+                and not re.search(r"新|变更后|拟", f.label):
             # "新地址…", "新法人…": the value after the change goes to 变更后内容, not the current one
             changed = next((g for g in form if (g.label.startswith("变更后") or g.label.startswith("新") and k in g.label)
                             and not any(g is h for h, _, _ in found)), None)
+            adjacent = next(((g, a, b) for g, a, b in found if b == pos and g.label.startswith(("变更后", "新"))), None)
+            if changed is None and adjacent is not None:
+                found.remove(adjacent)  # "变更后法人就是…": one mention of the changed field, not two
+                changed = adjacent[0]
             f = changed or f
         taken.append(span)
         found.append((f, span[0], span[1]))

@@ -8,6 +8,7 @@ expired), except for values that outlive the document (`PERMANENT`: the 公民�
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from assistant.catalog import FormField, Matter
@@ -67,12 +68,13 @@ def _profile_is_this_person(f: FormField, profile: Profile) -> bool:
 
 def prefill(
     matter: Matter, profile: Profile, existing: dict[str, Slot], validators: ValidatorRegistry, as_of: dt.date,
-    for_other: bool = False,
+    for_other: bool = False, same_home: bool = False,
 ) -> PrefillReport:
     """`for_other`: the citizen applies for someone else (家属代办, 委托, 监护人): their profile is the agent's,
     so it fills only the agent's fields (代办人姓名), never the applicant's."""
     report = PrefillReport()
     seen_expired: set[str] = set()
+    others = _held_by_another(matter, profile, existing, as_of)
     for f in matter.form:
         if for_other:
             if field_person(f) == Person.AGENT and f.name not in existing and f.label.endswith("姓名"):
@@ -84,6 +86,8 @@ def prefill(
         said = existing.get(f.name)
         if said is not None and said.source.kind != SourceKind.TURN:
             continue
+        if said is None and _role_of(f) in others and not (same_home and f.type.value == "address"):
+            continue  # "法人让我爸当 他叫…": the role is someone else's, my record says nothing about them
         value, prov, expired = resolve(profile, f.prefill, as_of)
         if expired is not None:
             if expired.type not in seen_expired:
@@ -102,3 +106,24 @@ def prefill(
             continue  # what the citizen said stays; the record only confirms it when it is the same value
         report.filled[f.name] = Slot(name=f.name, value=check.value, source=prov)
     return report
+
+
+_ROLE_PREFIX = re.compile(r"^(法定代表人|企业联络员|联络员|财务负责人|办税人员|监事|董事|经理)")
+
+
+def _role_of(f: FormField) -> str | None:
+    found = _ROLE_PREFIX.match(f.label)
+    return found.group(1) if found else None
+
+
+def _held_by_another(matter: Matter, profile: Profile, existing: dict[str, Slot], as_of: dt.date) -> set[str]:
+    """Roles (法定代表人, 联络员…) whose name or ID the citizen gave as someone other than the record's holder."""
+    roles: set[str] = set()
+    for f in matter.form:
+        role, said = _role_of(f), existing.get(f.name)
+        if role is None or said is None or said.source.kind != SourceKind.TURN or not f.prefill:
+            continue
+        value, _prov, _expired = resolve(profile, f.prefill, as_of)
+        if value not in (None, "") and str(value) != str(said.value) and re.search(r"姓名|身份证|证件号", f.label):
+            roles.add(role)
+    return roles

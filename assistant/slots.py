@@ -46,7 +46,7 @@ from assistant.roles import (
     is_not_a_value,
 )
 from assistant.validators import Validation, ValidatorRegistry
-from assistant.values import relation_and_name, tidy
+from assistant.values import CHANGED_TO, relation_and_name, tidy
 from kb.text import normalize
 
 CORRECTION = re.compile(r"不对|错了|搞错|改成|改为|改一下|更正|修改|应该是|不是.*是|重新填|换成")
@@ -111,10 +111,19 @@ def detect_situations(text: str, matter: Matter, known: dict[str, str]) -> dict[
         if s.id in known:
             continue
         labels = {o.label: o.value for o in s.options}
-        picked = said_in_passing(t, [OptionText(o.label, (o.value, *o.keywords)) for o in s.options])
+        options = [OptionText(o.label, (o.value, *o.keywords)) for o in s.options]
+        picked = said_in_passing(t, options)
+        if picked is None:
+            # "我是房东 租客是个小伙子…": both sides named, the one the citizen says they are decides
+            picked = next((p for c in clauses(t) if _SELF.match(c.text.strip())
+                           for p in [said_in_passing(c.text, options)] if p is not None), None)
         if picked is not None:
             found[s.id] = labels[picked]
     return found
+
+
+_SELF_VALUE = re.compile(r"(?:就是|是)?(?:我本人|我自己|本人|我)(?:亲自)?(?:去|来)?(?:办|办理|当|担任|做)?")
+_SELF = re.compile(r"^(?:我|我们|本人|阿拉|俺)(?:就|这边|自己)?是")
 
 
 _REVISE_CUE = re.compile(r"不是|不对|说错|搞错|弄错|其实|找到了")
@@ -187,8 +196,12 @@ class SlotFiller:
         out: list[tuple[FormField, Any]] = []
         taken: set[str] = set()
         deferred: dict[Person | None, FormField] = {}
+        holds: dict[Person, str] = {}  # "法人让我爸当": the role a person takes on this form
         for part in parts:  # clause by clause: each value goes to a field of the person its clause is about
             person = part.person
+            role = _taken_role(part.text, matter) if person not in (None, Person.APPLICANT) else None
+            if person is not None and role is not None:
+                holds[person] = role
             if person == Person.OTHER and expected is not None and field_person(expected) in (
                     Person.MOTHER, Person.FATHER, Person.CHILD) and PRONOUN_LEAD.search(part.text) and not any(
                     c.person not in (None, Person.OTHER) for c in parts):
@@ -201,8 +214,10 @@ class SlotFiller:
                     exp = None  # "河南的呀 内地 她叫王小美": her name is in the clause about her
             else:
                 named = {f.name for f, _, _ in mentioned_fields(part.text, matter.form)}
+                held = holds.get(person)
                 form = [f for f in matter.form if f.name not in taken and (
-                    field_person(f) == person or (ROLE_FIELD.search(f.label) and f.name in named)
+                    held is not None and f.label.startswith(held)
+                    or field_person(f) == person and held is None or (ROLE_FIELD.search(f.label) and f.name in named)
                     or (f.name in named and not PERSONAL_FIELD.search(f.label) and field_person(f) == Person.APPLICANT)
                     or (person in FAMILY and HOUSEHOLD_FIELD.search(f.label))
                     # an option of the application itself is nobody's detail ("给宝宝办社保卡 … 办好寄到家里")
@@ -222,7 +237,15 @@ class SlotFiller:
                     continue
                 out.append((f, value))
                 taken.add(f.name)
-        return out
+        return out + self._changed_to(text, matter, taken)
+
+    def _changed_to(self, text: str, matter: Matter, taken: set[str]) -> list[tuple[FormField, Any]]:
+        """"要换法人，老板不干了，改成示例严冬": the changed field named in one clause, what it becomes in another."""
+        t = normalize(text)
+        named = [f for f, _, _ in mentioned_fields(t, matter.form) if f.label.startswith(("变更后", "新"))
+                 and f.name not in taken and f.type.value == "string"]
+        said = CHANGED_TO.findall(t)
+        return [(named[0], said[-1])] if named and said else []
 
     def _proposals(self, text: str, matter: Matter, expected: FormField | None, today: dt.date,
                    filled: frozenset[str] = frozenset(), known: frozenset[str] = frozenset()) -> list[tuple[FormField, Any]]:
@@ -250,6 +273,8 @@ class SlotFiller:
             # An option may contain the field's keyword (上海银行 / 合作银行): enums look at the whole message.
             option = choose_option(t, f.options) if f.type.value == "enum" else None
             value = option if option is not None else self.extractors.extract(span, f, today)
+            if isinstance(value, str) and field_person(f) == Person.APPLICANT and _SELF_VALUE.fullmatch(value.strip()):
+                continue  # "法人我本人去办": the record's own value, nothing to write
             if value is not None:
                 out.append((f, value))
         taken = {f.name for f, _ in out}
@@ -414,6 +439,8 @@ def _later_valid(filler: SlotFiller, rest: list[Clause], f: FormField, today: dt
 def _as_agent(person: Person | None) -> Person | None:
     if person is None:
         return None
+    if person == Person.AGENT:
+        return person  # "代办人叫…" names the agent whoever speaks
     return Person.AGENT if person == Person.APPLICANT else Person.APPLICANT
 
 
@@ -446,6 +473,21 @@ def _date_fields(text: str, date: dt.date, fields: list[FormField], today: dt.da
             if len(cued) == 1:
                 return cued
     return fields
+
+
+# A role on a form that a named person takes ("法人让我爸当", "监事由我老婆担任"): the label prefix of its fields
+_ROLE_TAKEN = re.compile(r"(法定代表人|法人|财务负责人|办税人员|办税员|联络员|监事|董事|经理)")
+_ROLE_VERB = re.compile(r"让|由|当|担任|做|是|写|填")
+
+
+def _taken_role(text: str, matter: Matter) -> str | None:
+    found = _ROLE_TAKEN.search(text)
+    if found is None or not _ROLE_VERB.search(text):
+        return None
+    role = {"法人": "法定代表人", "办税员": "办税人员"}.get(found.group(1), found.group(1))
+    prefixes = {re.match(rf"^.*?{role}", f.label).group(0) for f in matter.form  # type: ignore[union-attr]
+                if role in f.label and re.match(rf"^.*?{role}", f.label)}
+    return min(prefixes, key=len) if prefixes else None
 
 
 def _named_field(text: str, form: list[FormField]) -> FormField | None:

@@ -56,12 +56,14 @@ class SessionState(BaseModel):
     stated_age: int | None = None
     last_question: str | None = None  # the question last answered: "要是丢了补办呢" asks the same about 补办
     profile_is_beneficiary: bool = False
+    # "他跟我住一起 地址一样的": the person who takes a role on the form lives at the citizen's address
+    same_home: bool = False
 
     def reset_matter(self) -> None:
         self.matter_id = self.matter_version = self.confidence = None
         self.situations, self.slots, self.pending, self.prefilled_for = {}, {}, None, None
         self.candidates, self.offer = [], None
-        self.profile_is_beneficiary = False
+        self.profile_is_beneficiary = self.same_home = False
 
     def leave_bundle(self) -> None:
         self.bundle_id, self.bundle_step, self.carried, self.carried_situations = None, 0, {}, {}

@@ -14,6 +14,8 @@ from assistant.catalog import FormField
 
 CHATTER = re.compile(r"我|你|您|她|他|说了|不是|废话|啊|吧|呢|吗|嘛|呀|搞错|前面|多了|别|跟你|怎么|什么|干嘛|对吧|知道|不对|勿|伊|侬")
 _NAME_AFTER = re.compile(r"(?:叫|名字是|名字叫|姓名是|姓名为|大名|名叫|就是|是|改成|改为|填)\s*([\u4e00-\u9fff·]{2,6})")
+# the cues that introduce nothing but a name: "租客是个小伙子叫测试马骏" names 测试马骏, not "个小伙子叫测"
+_NAME_AFTER_STRONG = re.compile(r"(?:叫|名字是|名字叫|姓名是|姓名为|大名|名叫)\s*([\u4e00-\u9fff·]{2,6})")
 _NAME = re.compile(r"[\u4e00-\u9fff·]{2,6}|[A-Za-z][A-Za-z .'-]{1,40}")
 _CLAUSE = re.compile(r"[，,。；;！!？?\s]+")
 _LEAD = re.compile(r"^(?:就写|就填|写|填|是|为|就是|改成|改为|应该是)")
@@ -52,7 +54,7 @@ def tidy(f: FormField, value: object) -> Tidied:
 
 # "租客测试林小北", "换成我同事陈小青", "她叫…": who the person is, said before the name
 _RELATION_LEAD = re.compile(
-    r"^(?:换成|改成|改为|换为|就是|是)?(?:我们的?|我的?|他的?|她的?)?(?:孩子(?:他|的)?(?:爸爸|妈妈|爸|妈)|新的?法人|新法定代表人|男方|女方|"
+    r"^(?:换成|改成|改为|换为|我就是|我是|就是|是)?(?:我们的?|我的?|他的?|她的?)?(?:孩子(?:他|的)?(?:爸爸|妈妈|爸|妈)|新的?法人|新法定代表人|男方|女方|"
     r"会计|出纳|财务|行政|人事|文员|员工|经理|主管|同事|朋友|租客|房东|承租人|出租人|承租方|出租方|甲方|乙方|对方单位|对方|老婆|老公|爱人|妻子|丈夫|"
     r"媳妇|女朋友|男朋友|对象|未婚妻|未婚夫|表姐|表哥|表妹|表弟|姐姐|哥哥|妹妹|弟弟|室友|邻居|亲戚|联络员|经办人|股东|"
     r"代办人|监护人|孩子|儿子|女儿|宝宝|母亲|父亲|妈妈|爸爸|我妈|我爸|老伴|老头子|老太婆)?(?:叫|是|名叫|名字叫)?")
@@ -92,11 +94,14 @@ def relation_and_name(text: str) -> str | None:
 
 
 # a lead without a relation word ("我是", "是"): "我是房东" names a role, not a person
-_NO_RELATION = re.compile(r"(?:换成|改成|改为|换为|就是|是)?(?:我们的?|我的?|他的?|她的?)?(?:叫|是|名叫|名字叫)?")
+_NO_RELATION = re.compile(r"(?:换成|改成|改为|换为|我就是|我是|就是|是)?(?:我们的?|我的?|他的?|她的?)?(?:叫|是|名叫|名字叫)?")
 
 
 _ORG = re.compile(r"[\u4e00-\u9fff（）()]{2,40}(?:有限责任公司|股份有限公司|有限公司|公司|厂|店|中心|合作社|事务所|工作室|集团|银行|学校|"
                   r"医院|协会|商行|分公司)")
+
+
+_NOT_NAME = re.compile(r"本人|自己|[办去来做当]$")  # "我本人去办" names nobody
 
 
 def _name(f: FormField, text: str) -> Tidied:
@@ -106,23 +111,27 @@ def _name(f: FormField, text: str) -> Tidied:
             return Tidied(org.group(0))
     lead = _RELATION_LEAD.match(text)
     if lead and lead.group(0) and re.fullmatch(r"[\u4e00-\u9fff·]{2,6}", text[lead.end():]) \
-            and not CHATTER.search(text[lead.end():]):
+            and not CHATTER.search(text[lead.end():]) and not _NOT_NAME.search(text[lead.end():]):
         return Tidied(text[lead.end():])  # "对方示例马骏", "孩子爸爸测试郑强"
     if _NAME.fullmatch(text) and not CHATTER.search(text) and not re.search(r"叫|名字|姓名|大名", text):
         return Tidied(text)
     first = re.match(r"^([\u4e00-\u9fff·]{2,4})(?:[，,。；;\s]+)", text)
-    if first and not CHATTER.search(first.group(1)) and not _FIELD_NOUN.search(first.group(1)):
+    if first and not CHATTER.search(first.group(1)) and not _FIELD_NOUN.search(first.group(1)) \
+            and looks_like_person_name(first.group(1)):
         return Tidied(first.group(1))  # "孙琪 琪是王字旁的琪", "王小美 刚刚讲过了": the name comes first
     bare = _RELATION_LEAD.sub("", text, count=1)
-    if bare != text and re.fullmatch(r"[\u4e00-\u9fff·]{2,6}", bare) and not CHATTER.search(bare):
+    if bare != text and re.fullmatch(r"[\u4e00-\u9fff·]{2,6}", bare) and not CHATTER.search(bare) \
+            and not _NOT_NAME.search(bare):
         return Tidied(bare)
-    found = [m.group(1) for m in _NAME_AFTER.finditer(text) if not CHATTER.search(m.group(1))]
+    found = [m.group(1) for m in _NAME_AFTER_STRONG.finditer(text) if not CHATTER.search(m.group(1))] \
+        or [m.group(1) for m in _NAME_AFTER.finditer(text) if not CHATTER.search(m.group(1))]
     if found:
         return Tidied(found[-1])  # "我叫沈阿婆 大名王秀英": the last one said
     # "让示例许诺来当", "代办人就写我，示例孙小龙": the clause that is only a name, once role verbs are dropped
     for clause in reversed([c for c in _CLAUSE.split(text) if c]):
         core = _ROLE_VERB_TAIL.sub("", _ROLE_VERB_LEAD.sub("", _RELATION_LEAD.sub("", clause, count=1)))
-        if re.fullmatch(r"[\u4e00-\u9fff·]{2,6}", core) and not CHATTER.search(core) and not _FIELD_NOUN.search(core):
+        if re.fullmatch(r"[\u4e00-\u9fff·]{2,6}", core) and not CHATTER.search(core) and not _FIELD_NOUN.search(core) \
+                and not _NOT_NAME.search(core):
             return Tidied(core)
     return Tidied(text, f"“{text[:20]}”不像{f.label}，请只告诉我{f.label}，比如“张三”")
 
@@ -136,7 +145,13 @@ _REGISTERED = re.compile(r"(?:上海|松江|[\u4e00-\u9fff]{2}(?:省|市))[\u4e0
 _ORG_FIELD = re.compile(r"企业|公司|单位|机构|店$|厂$")
 
 
+CHANGED_TO = re.compile(r"(?:换成|改成|改为|变更为|变成|换为)\s*([^，,。；;！!？?\s]{2,40})")
+
+
 def _text(f: FormField, text: str) -> Tidied:
+    changed = CHANGED_TO.findall(text)
+    if changed and f.label.startswith(("变更后", "新")):
+        text = changed[-1]  # "周总不做了，换成示例吴敏": what it becomes
     if _LABEL_ONLY.fullmatch(text):
         return Tidied(text, f"没能从这句话里找到{f.label}，请只告诉我{f.label}本身")  # "社保卡号是" names, gives nothing
     if _ORG_FIELD.search(f.label) and not _ORG.fullmatch(text):

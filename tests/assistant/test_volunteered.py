@@ -17,8 +17,11 @@ from assistant.bundles import named_steps
 from assistant.catalog import MatterRegistry
 from assistant.engine import Assistant
 from assistant.extractors import consent_answer, default_extractors
-from assistant.models import Outcome, SourceKind, TurnResult
+from assistant.models import Outcome, Provenance, Slot, SourceKind, TurnResult
+from assistant.prefill import prefill
+from assistant.profiles import ProfileStore
 from assistant.slots import SlotFiller, detect_situations, revised_situations
+from assistant.tone import set_aside_venting
 from assistant.validators import default_validators
 from assistant.values import is_name_field
 from guardrails import pii
@@ -27,6 +30,7 @@ from tests.conftest import SAMPLES
 TODAY = dt.date(2026, 11, 27)
 REG = MatterRegistry.from_folder(SAMPLES / "matters")
 FILLER = SlotFiller(default_extractors(), default_validators(pii))
+PROFILES = ProfileStore.from_folder(SAMPLES / "profiles")
 
 
 def _proposed(matter_id: str, text: str, expected: str | None = None) -> dict[str, object]:
@@ -104,6 +108,62 @@ def test_consent_with_emoji(text: str, answer: bool) -> None:
     assert consent_answer(text) is answer
 
 
+@pytest.mark.unit
+def test_the_name_after_jiao_not_the_words_before_it() -> None:
+    got = _proposed("m-rental-contract-filing", "我是房东 对方是位退休阿姨叫示例钱芳 身份证310117196510032030")
+    assert got.get("counterparty_name") == "示例钱芳"
+    assert got.get("counterparty_id_number") == "310117196510032030"
+
+
+@pytest.mark.unit
+def test_a_certificate_number_is_kept_as_issued() -> None:
+    got = _proposed("m-rental-contract-filing", "我是租户 产权证号码沪（2021）松字不动产权第008812号")
+    assert got.get("property_cert_number") == "沪(2021)松字不动产权第008812号"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("text", "side"), [("我是房东 房客是一对小夫妻 两个人都上班", "landlord"),
+                                            ("我这边是租客，房东人在外地回不来", "tenant")])
+def test_both_sides_named_the_one_i_am_decides(text: str, side: str) -> None:
+    assert detect_situations(text, REG.matter("m-rental-contract-filing"), {}).get("applicant") == side
+
+
+@pytest.mark.unit
+def test_a_new_legal_representative_in_everyday_words() -> None:
+    m = REG.matter("m-company-change")
+    assert detect_situations("法人要换人了 老板年纪大了", m, {}) == {"change_item": "legal_rep"}
+    got = _proposed("m-company-change", "法人要换人了 新的法人叫示例严冬")
+    assert got.get("new_value") == "示例严冬" and "legal_rep" not in got
+    got = _proposed("m-company-change", "我们要换法人，老板不干了，改成示例严冬")
+    assert got.get("new_value") == "示例严冬" and "legal_rep" not in got
+
+
+@pytest.mark.unit
+def test_i_myself_is_no_name_of_the_legal_representative() -> None:
+    assert "legal_rep" not in _proposed("m-seal-filing", "公章要重新刻 法人我自己来")
+
+
+@pytest.mark.unit
+def test_a_role_someone_else_takes_gets_their_details_and_not_my_record() -> None:
+    m = REG.matter("m-company-reg")
+    got = _proposed("m-company-reg", "开个小公司 法定代表人由我妈担任 她叫示例蒋红 身份证310117197002021524 跟我住一起")
+    assert got.get("legal_rep") == "示例蒋红" and got.get("legal_rep_id_number") == "310117197002021524"
+    said = {name: Slot(name=name, value=got[name], source=Provenance(kind=SourceKind.TURN, turn=0))
+            for name in ("legal_rep", "legal_rep_id_number")}
+    profile = PROFILES.get("c-sample-heqiang")
+    report = prefill(m, profile, said, default_validators(pii), TODAY)
+    assert "legal_rep_domicile" not in report.filled  # my ID card's address is not my mother's
+    assert "mobile" in report.filled  # my own contact details still are mine
+    lives_with_me = prefill(m, profile, said, default_validators(pii), TODAY, same_home=True)
+    assert "legal_rep_domicile" in lives_with_me.filled and "legal_rep" not in lives_with_me.filled
+
+
+@pytest.mark.unit
+def test_my_mothers_is_no_swearing() -> None:
+    assert set_aside_venting("我妈的社保卡找不到了") == ("我妈的社保卡找不到了", False)
+    assert set_aside_venting("妈的 社保卡又丢了")[1]
+
+
 def say(a: Assistant, lines: list[str], profile: str | None = None) -> list[TurnResult]:
     out: list[TurnResult] = []
     session = None
@@ -139,3 +199,12 @@ def test_how_to_reissue_after_a_story_is_no_second_request(real_assistant: Assis
     [r] = say(real_assistant, ["社保卡找不到了 下礼拜还要去医院配药 怎么补办呀"], profile="c-test-zhangsan")
     assert r.outcome == Outcome.COLLECTING and r.matter is not None and r.matter.id == "m-social-security-card"
     assert not any(rule.startswith("identify.queued") for rule in r.trace.rules), r.trace.rules
+
+
+@pytest.mark.e2e
+def test_a_relative_typing_on_the_beneficiarys_account_is_the_agent(real_assistant: Assistant) -> None:
+    turns = say(real_assistant, ["替我妈申请老年综合津贴 我是她女儿示例孙梅 这是用我妈的账号登的", "同意"],
+                profile="c-demo-sunqi")
+    assert turns[0].matter is not None and turns[0].matter.id == "m-elderly-allowance"
+    assert _slot(turns[1], "name") == ("示例孙七", SourceKind.PROFILE)
+    assert _slot(turns[1], "agent_name") == ("示例孙梅", SourceKind.TURN)
