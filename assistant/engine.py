@@ -25,7 +25,7 @@ from assistant.replies import CONFIRM_CHOICES, YES_NO, ask_field, ask_situation,
 from assistant.state import Phase, SessionState
 from assistant.store import new_id, new_session_id
 from assistant.tone import APOLOGY, set_aside_venting
-from assistant.typos import fix_typos
+from assistant.typos import fix_typos, join_spaced_words
 from guardrails.input_rails import InputVerdict
 from guardrails.rules import RuleVerdict
 from kb.text import normalize
@@ -42,7 +42,7 @@ def screen_input(deps: Deps, ctx: TurnContext) -> None:
     verdict = deps.input_rails.check(ctx.text)
     ctx.verdict = verdict
     # 沪语 everyday words read as Mandarin (哪能 → 怎么), homophone typos of service words fixed (居主证 → 居住证)
-    ctx.text = fix_typos(gloss_english(to_mandarin(verdict.text or ctx.text)))
+    ctx.text = fix_typos(join_spaced_words(gloss_english(to_mandarin(verdict.text or ctx.text))))
     rest, ctx.vented = set_aside_venting(ctx.text)
     if ctx.vented:
         ctx.rules.append("tone.venting")

@@ -43,6 +43,7 @@ from assistant.roles import (
     Person,
     clauses,
     field_person,
+    mentioned_person,
     is_not_a_value,
 )
 from assistant.validators import Validation, ValidatorRegistry
@@ -188,6 +189,9 @@ class SlotFiller:
         parts = clauses(normalize(text))
         if for_other:
             parts = [Clause(c.text, _as_agent(c.person)) for c in parts]
+        speaker = _speaker(parts, matter)
+        if speaker is not None:  # "我是孩子爸爸 … 我叫样例高远": my details are the father's on this form
+            parts = [Clause(c.text, speaker if c.person == Person.APPLICANT else c.person) for c in parts]
         if all(c.person in (None, Person.APPLICANT) for c in parts):
             own = [f for f in matter.form if field_person(f) == Person.APPLICANT or f == expected]
             if any(c.person == Person.APPLICANT for c in parts) and len(own) < len(matter.form):
@@ -217,13 +221,17 @@ class SlotFiller:
                 held = holds.get(person)
                 form = [f for f in matter.form if f.name not in taken and (
                     held is not None and f.label.startswith(held)
+                    # the one who applies for someone is who the office calls: 联系电话 takes the agent's number
+                    or person == Person.AGENT and _CONTACT.match(f.label)
                     or field_person(f) == person and held is None or (ROLE_FIELD.search(f.label) and f.name in named)
                     or (f.name in named and not PERSONAL_FIELD.search(f.label) and field_person(f) == Person.APPLICANT)
                     or (person in FAMILY and HOUSEHOLD_FIELD.search(f.label))
                     # an option of the application itself is nobody's detail ("给宝宝办社保卡 … 办好寄到家里")
                     or (f.type.value == "enum" and field_person(f) == Person.APPLICANT
                         and not PERSONAL_FIELD.search(f.label) and choose_option(part.text, f.options) is not None))]
-                exp = expected if expected is not None and expected in form else _named_field(part.text, form)
+                by_name = _named_field(part.text, form) if _NAME_CUE.search(part.text) else None
+                # "我叫示例葛丽 手机…" while 联系电话 was asked: the name is the one said after 叫
+                exp = by_name or (expected if expected is not None and expected in form else _named_field(part.text, form))
             if exp is None and deferred.get(person) in form:
                 exp = deferred.pop(person)  # the field a clause before named, its value said here
             if not form:
@@ -350,12 +358,13 @@ class SlotFiller:
             f = one([f for f in open_fields if f.type.value in ("number", "integer") and "平方米" in f.label])
             if f is not None and (v := self.extractors.extract(t, f, today)) is not None:
                 return f, v
-        unit = re.search(r"(?:\d+|[一二三四五六七八九十两]+)\s*(辆|份|个人|人|名|台|个员工|名员工|个职工|名职工|位)", t) or re.search(
+        unit = re.search(r"(?:\d+|[一二三四五六七八九十两]+)\s*(辆|份|张|个人|人|名|台|个员工|名员工|个职工|名职工|位)", t) or re.search(
             r"(?:员工|职工|工人)(?:有)?\s*(?:\d+|[一二三四五六七八九十两]+)\s*(个|名|位|人)", t)  # "员工3个"
         if unit:
-            word = {"辆": "车", "份": "份", "台": "台"}.get(unit.group(1), "人")
+            word = {"辆": "车", "份": "份", "张": "份", "台": "台"}.get(unit.group(1), "人")  # 发票 are counted in 张
             f = one([f for f in open_fields if f.type.value in ("number", "integer") and word in f.label])
-            if f is not None and (v := self.extractors.extract(t, f, today)) is not None:
+            # the number next to its unit: "一个月20张" is 20, not the 一 of 一个月
+            if f is not None and (v := self.extractors.extract(unit.group(0), f, today)) is not None:
                 return f, v
         code = re.search(r"\d[\d \-]{11,}\d", t)
         if code:
@@ -411,6 +420,8 @@ class SlotFiller:
             else:
                 updates.append(SlotUpdate(field=f.name, label=f.label, accepted=False, value=value, previous=previous,
                                           reason=result.reason, correction=correction or previous is not None))
+        updates += _gender_from_id(matter, slots, turn)
+        updates += _one_address_for_both(text, matter, slots, updates, turn)
         return updates
 
 
@@ -434,6 +445,20 @@ def _later_valid(filler: SlotFiller, rest: list[Clause], f: FormField, today: dt
     """Whether a later clause of one of `persons` gives a valid value for `f`."""
     return any(c.person in persons and (v := filler.extractors.extract(c.text, f, today)) is not None
                and filler.check(f, v)[1].ok for c in rest)
+
+
+_CONTACT = re.compile(r"^(?:联系电话|联系方式|联系手机|手机号码?|电子邮箱)")
+_I_AM = re.compile(r"^(?:我|本人)(?:就|这边)?是(.+)$")
+
+
+def _speaker(parts: list[Clause], matter: Matter) -> Person | None:
+    """The person on the form the citizen says they are ("我是孩子爸爸"), when the form has fields for them."""
+    for c in parts:
+        said = _I_AM.match(c.text.strip()) if c.person == Person.APPLICANT else None
+        who = mentioned_person(said.group(1)) if said else None
+        if who in (Person.FATHER, Person.MOTHER) and any(field_person(f) == who for f in matter.form):
+            return who
+    return None
 
 
 def _as_agent(person: Person | None) -> Person | None:
@@ -533,3 +558,42 @@ _CODE_WORDS = r"统一社会信用代码|社会信用代码|身份证号码|身�
 
 def _meaningful(text: str) -> bool:
     return bool(re.search(r"[0-9A-Za-z\u4e00-\u9fff]", re.sub(r"^(?:不对|错了|嗯|好的|好)[，,。\s]*", "", text)))
+
+
+def _gender_from_id(matter: Matter, slots: dict[str, Slot], turn: int) -> list[SlotUpdate]:
+    """性别 follows from a 身份证号码 the citizen gave (its 17th digit: odd 男, even 女): never asked again."""
+    out: list[SlotUpdate] = []
+    for g in matter.form:
+        if g.type.value != "enum" or "性别" not in g.label or g.name in slots or not {"男", "女"} <= set(g.options):
+            continue
+        ids = [slots[f.name] for f in matter.form if f.name in slots and field_person(f) == field_person(g)
+               and f.validator is not None and f.validator.name == "id_card"]
+        said = next((s for s in ids if s.source.kind == SourceKind.TURN and re.fullmatch(r"\d{17}[\dXx]", str(s.value))), None)
+        if said is None:
+            continue
+        value = "男" if int(str(said.value)[16]) % 2 else "女"
+        slots[g.name] = Slot(name=g.name, value=value, source=Provenance(kind=SourceKind.TURN, turn=turn))
+        out.append(SlotUpdate(field=g.name, label=g.label, accepted=True, value=value, previous=None, correction=False))
+    return out
+
+
+_BOTH_SAME = re.compile(r"都是|都在|一样|是一个|是同一个|相同|同一个地方|一个地方")
+
+
+def _one_address_for_both(text: str, matter: Matter, slots: dict[str, Slot], updates: list[SlotUpdate],
+                          turn: int) -> list[SlotUpdate]:
+    """"户口和住的地方是一个 都是…": one address said for the 户籍 and the living address of the same person."""
+    t = normalize(text)
+    said = [u for u in updates if u.accepted and (f := matter.field(u.field)) is not None and f.type.value == "address"]
+    if len(said) != 1 or not _BOTH_SAME.search(t) or not re.search(r"户口|户籍", t) or not re.search(r"住|居住", t):
+        return []
+    first = matter.field(said[0].field)
+    assert first is not None
+    other = [f for f in matter.form if f.type.value == "address" and f.name not in slots
+             and field_person(f) == field_person(first) and bool(re.search(r"户籍|户口", f.label)) != bool(
+                 re.search(r"户籍|户口", first.label)) and re.search(r"户籍|户口|居住|现住|住址", f.label)]
+    if len(other) != 1:
+        return []
+    f = other[0]
+    slots[f.name] = Slot(name=f.name, value=said[0].value, source=Provenance(kind=SourceKind.TURN, turn=turn))
+    return [SlotUpdate(field=f.name, label=f.label, accepted=True, value=said[0].value, previous=None, correction=False)]

@@ -8,6 +8,7 @@ and addresses are never touched (a name is not in the vocabulary).
 from __future__ import annotations
 
 import functools
+import re
 
 from pypinyin import Style, lazy_pinyin
 
@@ -57,3 +58,25 @@ def fix_typos(text: str) -> str:
                 break
         i += 1
     return "".join(chars)
+
+
+_PRONOUN_START = re.compile(r"^(?:我|你|您|他|她|伊|侬|阿拉)")
+
+
+def join_spaced_words(text: str) -> str:
+    """"我 是 公司 的 办税 人员 我 叫 示例安娜": a learner (or a phone's word keyboard) puts a space between every
+    word. Such a message is read with the spaces dropped, a new sentence at each pronoun that starts a word;
+    spaces between digit groups ("138 0000 5203") and ordinary phone spacing ("河南的呀 内地 伊叫王小美") stay."""
+    tokens = text.split()
+    han = [t for t in tokens if re.fullmatch(r"[\u4e00-\u9fff]+", t)]
+    if len(tokens) < 6 or len(han) < 5 or sum(len(t) <= 2 for t in han) < 0.75 * len(han):
+        return text
+    out = tokens[0]
+    for prev, tok in zip(tokens, tokens[1:]):
+        if _PRONOUN_START.match(tok) and not re.search(r"[的是叫和跟给帮替让]$", prev):
+            out += "，" + tok
+        elif re.search(r"[\u4e00-\u9fff]$", prev) or re.match(r"[\u4e00-\u9fff]", tok):
+            out += tok
+        else:
+            out += " " + tok
+    return out

@@ -170,6 +170,11 @@ def _text(f: FormField, text: str) -> Tidied:
     return Tidied(text, f"没能从这句话里找到{f.label}，请只告诉我{f.label}本身")
 
 
+_PLACE_CH = r"(?:(?![在住到是的了我她他伊家户口现])[\u4e00-\u9fff])"
+_ADDRESS_START = re.compile(rf"(?:上海市|上海|{_PLACE_CH}{{2,3}}省|{_PLACE_CH}{{2,3}}市|{_PLACE_CH}{{2}}区)"
+                            r"(?=[\u4e00-\u9fff]{0,12}(?:区|县|镇|街道|路|街|弄|村))")
+
+
 def _address(f: FormField, text: str) -> Tidied:
     clauses = [c for c in _CLAUSE.split(text) if c and re.search(r"路|街|弄|巷|村|镇|号|区", c)]
     if not clauses:
@@ -180,5 +185,8 @@ def _address(f: FormField, text: str) -> Tidied:
     chosen = next((c for c in clauses if preferred.search(c)), None) or next(
         (c for c in clauses if not other.search(c)), clauses[0])
     chosen = _ADDRESS_LEAD.sub("", re.split(r"[：:]", chosen)[-1])  # "应该寄到店里：上海市…" → the address
+    start = _ADDRESS_START.search(chosen)
+    if start and start.start() > 0:
+        chosen = chosen[start.start():]  # "她户口在上海市…", "现在住上海市…": the address starts at its region
     m = _ADDRESS_END.match(chosen)
     return Tidied(m.group(0) if m else chosen)

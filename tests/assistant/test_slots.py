@@ -40,7 +40,9 @@ def test_answer_to_the_asked_field_then_correction_then_failed_correction() -> N
 def test_several_fields_in_one_message_and_identifier_routing() -> None:
     slots: dict[str, Slot] = {}
     updates = _fill("名称叫上海松江测试面馆，电话13800001234，身份证310117198803120113", slots, expected="shop_name")
-    assert {u.field for u in updates if u.accepted} == {"shop_name", "mobile", "id_number"}
+    # 性别 follows from the ID number (17th digit 1: 男), it is not asked again
+    assert {u.field for u in updates if u.accepted} == {"shop_name", "mobile", "id_number", "gender"}
+    assert slots["gender"].value == "男"
     assert slots["shop_name"].value == "上海松江测试面馆"
 
 

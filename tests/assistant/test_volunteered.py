@@ -22,6 +22,7 @@ from assistant.prefill import prefill
 from assistant.profiles import ProfileStore
 from assistant.slots import SlotFiller, detect_situations, revised_situations
 from assistant.tone import set_aside_venting
+from assistant.typos import join_spaced_words
 from assistant.validators import default_validators
 from assistant.values import is_name_field
 from guardrails import pii
@@ -162,6 +163,49 @@ def test_a_role_someone_else_takes_gets_their_details_and_not_my_record() -> Non
 def test_my_mothers_is_no_swearing() -> None:
     assert set_aside_venting("我妈的社保卡找不到了") == ("我妈的社保卡找不到了", False)
     assert set_aside_venting("妈的 社保卡又丢了")[1]
+    assert not set_aside_venting("我是他妈妈 替他来办")[1]
+
+
+@pytest.mark.unit
+def test_i_am_the_childs_mother_fills_the_mothers_fields() -> None:
+    got = _proposed("m-birth-medical-cert", "我是孩子妈妈 我叫示例宋佳 身份证310117199506200269 孩子他爸叫样例高远")
+    assert got.get("name") == "示例宋佳" and got.get("id_number") == "310117199506200269"
+    got = _proposed("m-birth-medical-cert", "宝宝上礼拜出生的 我是孩子爸爸 我叫样例高远 身份证320102199310010372")
+    assert got.get("father_name") == "样例高远" and got.get("father_id_number") == "320102199310010372"
+    assert "name" not in got and "id_number" not in got
+
+
+@pytest.mark.unit
+def test_an_address_starts_at_its_region() -> None:
+    got = _proposed("m-disability-card", "我现在户口落在上海市松江区永丰街道样例路8号", expected="hukou_address")
+    assert got.get("hukou_address") == "上海市松江区永丰街道样例路8号"
+
+
+@pytest.mark.unit
+def test_words_typed_one_by_one_are_read_as_sentences() -> None:
+    assert join_spaced_words("我 是 公司 的 会计 我 叫 示例安娜 我们 公司 要 开 发票") == \
+        "我是公司的会计，我叫示例安娜，我们公司要开发票"
+    assert join_spaced_words("电话 138 0000 5203") == "电话 138 0000 5203"  # digit groups stay
+    assert join_spaced_words("河南的呀 内地 伊叫王小美") == "河南的呀 内地 伊叫王小美"  # phone spacing stays
+
+
+@pytest.mark.unit
+def test_invoices_counted_in_zhang_next_to_their_number() -> None:
+    assert _proposed("m-new-taxpayer", "开票的话一个月大概三十张", expected="tax_officer_name").get("invoice_monthly_qty") == 30
+
+
+@pytest.mark.unit
+def test_gender_follows_from_the_id_number_and_one_address_serves_both() -> None:
+    m = REG.matter("m-disability-card")
+    slots: dict[str, Slot] = {}
+    FILLER.fill("名字叫示例葛宇 身份证310117200807160198", m, slots, m.field("name"), 1, TODAY, for_other=True)
+    assert slots["gender"].value == "男"
+    FILLER.fill("户籍跟住的地方一样 都是上海市松江区方松街道示例路300弄3号402室", m, slots, m.field("hukou_address"), 2, TODAY,
+                for_other=True)
+    assert slots["hukou_address"].value == slots["address"].value == "上海市松江区方松街道示例路300弄3号402室"
+    FILLER.fill("我是他妈妈 我叫示例葛丽 手机13800004402", m, slots, m.field("mobile"), 3, TODAY, for_other=True)
+    assert slots["guardian_name"].value == "示例葛丽" and slots["mobile"].value == "13800004402"
+    assert slots["name"].value == "示例葛宇"
 
 
 def say(a: Assistant, lines: list[str], profile: str | None = None) -> list[TurnResult]:
