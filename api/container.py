@@ -23,7 +23,7 @@ from feedback.reports import RatingsReport, build_ratings_report
 from guardrails import Guardrails, build_guardrails
 from ingest.jobs import IngestJobs
 from ingest.pipeline import IngestReport, run_ingest
-from kb.embedders import Embedder, build_embedder
+from kb.embedders import Embedder, build_embedder, with_query_cache
 from kb.errors import PermissionDeniedError
 from kb.models import Actor
 from kb.runtime import KnowledgeBase
@@ -84,7 +84,8 @@ def build_container(settings: Settings | None = None, embedder: Embedder | None 
     settings.home.mkdir(parents=True, exist_ok=True)
     store = SqlStore.from_url(settings.db_url)
     db.upgrade(store.engine)  # Alembic, SQLite and PostgreSQL
-    emb = embedder or build_embedder(settings.embedder, settings.st_model_path)
+    # one query cache shared by the input rails, identification and retrieval
+    emb = with_query_cache(embedder or build_embedder(settings.embedder, settings.st_model_path))
     g = build_guardrails(store.engine, settings.home / "keys", embedder=emb)
     kb = KnowledgeBase.build(settings, embedder=emb, events=g.audit, store=store)  # every lifecycle step audited
     registry, profiles = load_samples(settings)

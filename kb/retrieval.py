@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from kb.embedders import Embedder
+from kb.embedders import CachingEmbedder, Embedder
 from kb.index.keyword import Bm25Index
 from kb.index.vector import VectorIndex
 from kb.models import Chunk, Kind, LiveVersion, ScoreParts, SearchFilters, SearchHit
@@ -85,7 +85,6 @@ class HybridRetriever:
         self.config = config or RetrievalConfig()
         self._snap: _Snapshot | None = None
         self._lock = threading.Lock()
-        self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._vcache: OrderedDict[str, np.ndarray] = OrderedDict()  # chunk id -> stored vector
         self._vlock = threading.Lock()
 
@@ -110,24 +109,14 @@ class HybridRetriever:
         return self.refresh().live
 
     def clear_cache(self) -> None:
-        """Forget cached query vectors (here and in the embedder), e.g. so a benchmark pays for embedding."""
-        self._qcache.clear()
-        clear = getattr(self.embedder, "clear_cache", None)
-        if clear is not None:
-            clear()
+        """Forget cached query vectors, e.g. so a benchmark pays for embedding."""
+        if isinstance(self.embedder, CachingEmbedder):
+            self.embedder.clear_cache()
 
     def query_vector(self, query: str) -> np.ndarray:
-        """The (cached) query embedding, so callers such as matter identification share one per turn."""
-        return self._query_vector(query)
-
-    def _query_vector(self, query: str) -> np.ndarray:
-        vec = self._qcache.get(query)
-        if vec is None:
-            vec = self.embedder.embed_query(query)
-            self._qcache[query] = vec
-            if len(self._qcache) > 512:
-                self._qcache.popitem(last=False)
-        return vec
+        """The query embedding (cached by normalised text in `CachingEmbedder` when the composition root wrapped
+        the embedder), so matter identification and answers share one per turn."""
+        return self.embedder.embed_query(query)
 
     # -- search --------------------------------------------------------------------------------
     def search(
@@ -148,7 +137,7 @@ class HybridRetriever:
         dense: dict[str, float] = {}
         qv: np.ndarray | None = None
         if method in ("dense", "hybrid", "rrf") and allowed:
-            qv = self._query_vector(query)
+            qv = self.query_vector(query)
             dense = self._dense(snap, qv, n, top_k, filters, as_of, allowed)
 
         bm25: dict[str, float] = {}
