@@ -21,7 +21,7 @@ from api.cli_common import container
 from api.cli_db import db_app
 from api.cli_guardrails import audit_app, eval_guardrails, review_app, users_app
 from api.cli_policy import policy_app, ratings_app, report_app
-from api.container import resolve_cli_actor
+from api.container import Container, resolve_cli_actor
 from api.settings import Settings
 from ingest.errors import IngestError
 from ingest.pipeline import IngestReport, run_ingest
@@ -318,11 +318,14 @@ def index_rebuild(as_json: JsonOpt = False) -> None:
 @index_app.command("verify")
 def index_verify(
     repair: Annotated[bool, typer.Option(help="Fix drift left by an interrupted publish.")] = False,
+    read_back: Annotated[bool, typer.Option(help="Read every live vector back and compare it with the cache.")] = True,
+    max_items: Annotated[int | None, typer.Option(help="Re-write at most this many items (the rest are listed).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Report drift between the SQL store and the indexes (exit 1 on drift)."""
     c = container(warm=repair)
-    rep = c.kb.writer.repair() if repair else c.kb.writer.verify()
+    w = c.kb.writer
+    rep = w.repair(read_back=read_back, max_items=max_items) if repair else w.verify(read_back=read_back)
     _print_drift(rep, as_json)
     if not rep.ok:
         raise typer.Exit(1)
@@ -339,7 +342,10 @@ def _print_drift(rep: Any, as_json: bool) -> None:
     data = {"ok": rep.ok, "live_items": rep.live_items, "live_chunks": rep.live_chunks,
             "missing_in_sql": rep.missing_in_sql, "missing_in_vectors": rep.missing_in_vectors,
             "orphaned_in_sql": rep.orphaned_in_sql, "orphaned_in_vectors": rep.orphaned_in_vectors,
-            "stale_text": rep.stale_text}
+            "stale_text": rep.stale_text, "unreadable_vectors": rep.unreadable_vectors,
+            "wrong_vectors": rep.wrong_vectors, "read_back": rep.read_back, "rolled_back": rep.rolled_back,
+            "rolled_forward": rep.rolled_forward, "rewritten": rep.rewritten, "removed": rep.removed,
+            "left_over": rep.left_over}
     if as_json:
         _print_json(data)
         return
@@ -390,10 +396,6 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=16)] = 1,
 ) -> None:
     """Serve the HTTP API and web pages."""
-    import uvicorn
-
-    from api.app import create_app
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if workers > 1 and not Settings().chroma_url:
         err.print("[red]错误 error:[/red] --workers > 1 needs a Chroma server (QINGSONG_CHROMA_URL=http://host:port): "
@@ -408,6 +410,16 @@ def serve(
             report = c.bootstrap(progress=lambda s, n, t: bar.update(task, description=s, completed=n, total=t))
         if report:
             _print_report(report)
+    with c.serving() as drift:  # `index verify --repair` (bounded) before anyone is served; see Container.serving
+        err.print(f"索引自检 index self-repair: {drift.summary()}", highlight=False)
+        _serve(c, host, port, workers)
+
+
+def _serve(c: Container, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
     c.warm_up()
     from api.demo import DEMO_FILE, seed_demo_accounts
 

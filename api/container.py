@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +25,9 @@ from feedback.reports import RatingsReport, build_ratings_report
 from guardrails import Guardrails, build_guardrails
 from ingest.jobs import IngestJobs
 from ingest.pipeline import IngestReport, run_ingest
-from kb.embedders import Embedder, build_embedder
+from kb.embedders import Embedder, build_embedder, with_query_cache
 from kb.errors import PermissionDeniedError
+from kb.indexer import DriftReport
 from kb.models import Actor
 from kb.runtime import KnowledgeBase
 from kb.store import SqlStore
@@ -32,6 +35,8 @@ from policy.matching import PolicyMatchService, build_policy_matching
 
 log = logging.getLogger(__name__)
 SYSTEM = Actor(id="system", admin=True)
+RUNNING_MARKER = "serve.running"  # in QINGSONG_HOME while a server runs; still there at start = unclean shutdown
+START_REPAIR_ITEMS = 200  # items a start-up repair re-writes at most (vectors come from the cache: seconds)
 _ACTOR = re.compile(r"^(?P<id>[\w.-]{1,64})(?:@(?P<units>[\w,-]{1,400}))?$")
 
 
@@ -60,6 +65,30 @@ class Container:
         self.assistant.warm_up()  # embeds the matter catalogue once, before concurrent turns race for it
         return self
 
+    @contextmanager
+    def serving(self) -> Iterator[DriftReport]:
+        """Self-repair at start (issue #17), then hold a running marker while serving.
+
+        Runs `index verify --repair` bounded to `START_REPAIR_ITEMS` items: leftovers of an interrupted publish are
+        rolled back (switch not made) or forward (switch made, old chunks not yet deleted), and missing chunks are
+        re-written from the content-hash cache. After an unclean shutdown (the previous server's marker is still
+        there, e.g. after kill -9) every live vector is also read back, so ids the vector store lists but cannot
+        return are re-upserted. Yields the report; a clean exit removes the marker."""
+        marker = self.settings.home / RUNNING_MARKER
+        unclean = marker.exists()
+        report = self.kb.writer.repair(read_back=unclean, max_items=START_REPAIR_ITEMS)
+        if unclean:
+            log.warning("the previous server did not shut down cleanly; indexes read back and repaired: %s",
+                        report.summary())
+        if report.left_over or not report.ok:
+            log.warning("index drift remains after the start-up repair (%s); run `qingsong index verify --repair`",
+                        report.summary())
+        marker.write_text(f"{os.getpid()}\n", encoding="utf-8")
+        try:
+            yield report
+        finally:
+            marker.unlink(missing_ok=True)
+
     def is_empty(self) -> bool:
         return self.kb.queries.is_empty()
 
@@ -84,7 +113,8 @@ def build_container(settings: Settings | None = None, embedder: Embedder | None 
     settings.home.mkdir(parents=True, exist_ok=True)
     store = SqlStore.from_url(settings.db_url)
     db.upgrade(store.engine)  # Alembic, SQLite and PostgreSQL
-    emb = embedder or build_embedder(settings.embedder, settings.st_model_path)
+    # one query cache shared by the input rails, identification and retrieval
+    emb = with_query_cache(embedder or build_embedder(settings.embedder, settings.st_model_path))
     g = build_guardrails(store.engine, settings.home / "keys", embedder=emb)
     kb = KnowledgeBase.build(settings, embedder=emb, events=g.audit, store=store)  # every lifecycle step audited
     registry, profiles = load_samples(settings)

@@ -72,7 +72,8 @@ class TurnContext:
     turn_id: str
     today: dt.date
     phase_before: Phase
-    verdict: InputVerdict | None = None
+    screened: InputVerdict | None = None  # the input rails' verdict so far (the semantic rail may be deferred)
+    finish_screening: Callable[[], InputVerdict] | None = None  # runs a deferred semantic rail (engine.screen_input)
     identification: Identification | None = None
     retrieved: list[SearchHit] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)
@@ -91,6 +92,20 @@ class TurnContext:
     deferred_note: str | None = None  # said at the end of the reply (a second request remembered)
     vented: bool = False  # frustration or profanity was set aside (assistant/tone.py)
     state_before: dict[str, Any] | None = None  # the session as the turn found it (JSON), for replay
+
+    @property
+    def verdict(self) -> InputVerdict | None:
+        """The complete input verdict. A form reply is screened without the semantic rail (it embeds the message,
+        and inside a form its refusals are not acted on); a step that acts on the verdict (starting a matter,
+        answering from knowledge) reads it here, which runs the deferred rail once."""
+        if self.finish_screening is not None:
+            finish, self.finish_screening = self.finish_screening, None
+            self.screened = finish()
+        return self.screened
+
+    @verdict.setter
+    def verdict(self, value: InputVerdict | None) -> None:
+        self.screened = value
 
     def say(self, *text: str) -> None:
         self.parts.extend(t for t in text if t)

@@ -38,9 +38,17 @@ SEMANTIC_RAIL = "sem.knn"  # guardrails.semantic.SemanticRail.id
 
 
 def screen_input(deps: Deps, ctx: TurnContext) -> None:
-    """Input rails: strip hidden characters, redact PII for logs and LLMs, block or route emergencies."""
-    verdict = deps.input_rails.check(ctx.text)
+    """Input rails: strip hidden characters, redact PII for logs and LLMs, block or route emergencies.
+
+    Inside a form the semantic rail is deferred: it embeds the message, yet there its refusals are not acted on
+    (see below) and only its hold matters, to a step that starts a matter or answers from knowledge. Replies that
+    only fill, confirm or correct a field so pay for no embedding (issue #17); `ctx.verdict` runs it when read."""
+    said = ctx.text
+    verdict = deps.input_rails.check(said, semantic=ctx.state.phase not in FORM_PHASES)
     ctx.verdict = verdict
+    if verdict.semantic_pending:
+        ctx.rules.append("in.semantic:deferred")
+        ctx.finish_screening = lambda: _finish_screening(deps, ctx, said, verdict)
     # 沪语 everyday words read as Mandarin (哪能 → 怎么), homophone typos of service words fixed (居主证 → 居住证)
     ctx.text = fix_typos(join_spaced_words(gloss_english(to_mandarin(verdict.text or ctx.text))))
     rest, ctx.vented = set_aside_venting(ctx.text)
@@ -89,11 +97,22 @@ def _plain_service_request(deps: Deps, text: str) -> bool:
     return ident.decision == Decision.ACCEPT or (ident.decision == Decision.CLARIFY and top is not None and top.score >= 0.85)
 
 
+def _finish_screening(deps: Deps, ctx: TurnContext, said: str, screened: InputVerdict) -> InputVerdict:
+    """The deferred semantic rail, run when a form turn needs the whole verdict: the same message checked again
+    with every rail, its new rule hits recorded as `screen_input` would have recorded them."""
+    verdict = deps.input_rails.check(said)
+    ctx.rules.extend(f"{r.ref}:{r.verdict.value}" for r in verdict.rules if r not in screened.rules)
+    if verdict.blocked and _only_semantic(verdict):
+        ctx.rules.append("in.semantic:not_refused_in_form")  # as when screened inside a form
+    return verdict
+
+
 def emergency(deps: Deps, ctx: TurnContext) -> None:
     """Safety first: domestic violence, violence, fire, medical, child at risk, self-harm → the right numbers
-    in one short message and a flagged hand-off; nothing else starts (issue #12)."""
-    if ctx.verdict is not None and ctx.verdict.emergency:
-        dialogue.handoff(deps, ctx, "emergency", ctx.verdict.message or "如遇紧急情况，请立即拨打110、120或119。")
+    in one short message and a flagged hand-off; nothing else starts (issue #12). Emergencies come from the
+    pattern rules, so the screened verdict is enough (no deferred rail runs here)."""
+    if ctx.screened is not None and ctx.screened.emergency:
+        dialogue.handoff(deps, ctx, "emergency", ctx.screened.message or "如遇紧急情况，请立即拨打110、120或119。")
 
 
 def _only_semantic(verdict: InputVerdict) -> bool:

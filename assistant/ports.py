@@ -44,7 +44,9 @@ class PiiChecks(Protocol):
 
 
 class InputRailsPort(Protocol):
-    def check(self, text: str) -> InputVerdict: ...
+    def check(self, text: str, *, semantic: bool = True) -> InputVerdict:
+        """`semantic=False`: skip the rail that embeds the message, and say so (`InputVerdict.semantic_pending`)."""
+        ...
 
 
 class OutputRailsPort(Protocol):

@@ -45,6 +45,7 @@ class InputVerdict(BaseModel):
     hold: bool = False  # a rule asks for 人工复核 of whatever answer follows
     emergency: bool = False
     message: str | None = None  # the Chinese reply when blocked or an emergency
+    semantic_pending: bool = False  # checked with `semantic=False`: the semantic rail would have run, and did not
 
     @property
     def handled(self) -> bool:
@@ -113,7 +114,10 @@ class InputRails:
             self.semantic.warm_up()
         return self
 
-    def check(self, text: str) -> InputVerdict:
+    def check(self, text: str, *, semantic: bool = True) -> InputVerdict:
+        """`semantic=False` runs everything but the semantic rail (which embeds the message) and marks the verdict
+        `semantic_pending` when that rail would have run: a caller that may not need it (a form reply) checks
+        again with it only when the message turns out to need it."""
         cfg = self.config
         size = len(text.encode("utf-8", "surrogatepass"))
         too_long = len(text) > cfg.max_chars or size > cfg.max_bytes
@@ -142,6 +146,7 @@ class InputRails:
         for rule in self.rules if too_long else ():
             if rule.rule.verdict == RuleVerdict.EMERGENCY and (snippet := rule.match(TextViews.of(redacted))):
                 add(rule.rule.id, rule.rule.version, rule.rule.verdict, f"emergency: {snippet[:60]}", Category.EMERGENCY)
+        pending = False
         if not too_long:
             for rule in self.rules:
                 r = rule.rule
@@ -155,7 +160,8 @@ class InputRails:
                 if snippet is not None:
                     add(r.id, r.version, r.verdict, f"{r.category.value}: {snippet[:60]}", r.category)
             decided = failed or any(h.verdict in _DECISIVE for h, _ in hits)
-            if self.semantic is not None and not decided and redacted.strip():
+            pending = self.semantic is not None and not decided and bool(redacted.strip()) and not semantic
+            if self.semantic is not None and not decided and redacted.strip() and semantic:
                 try:
                     sem = self.semantic.classify(redacted)
                 except Exception as exc:  # fails closed like every rail
@@ -179,11 +185,11 @@ class InputRails:
                         verdict = RuleVerdict.HOLD if sem.category == Category.FABRICATED_POLICY else RuleVerdict.BLOCK
                         add(SemanticRail.id, SemanticRail.version, verdict, f"{sem.category.value}: {sem.detail()}",
                             sem.category)
-        return self._verdict(clean, redacted, pii, hits, failed)
+        return self._verdict(clean, redacted, pii, hits, failed, pending)
 
     def _verdict(
         self, clean: str, redacted: str, pii: tuple[PiiMatch, ...], hits: list[tuple[RuleHit, Category | None]],
-        failed: bool,
+        failed: bool, semantic_pending: bool = False,
     ) -> InputVerdict:
         verdicts = {h.verdict for h, _ in hits}
         emergency = RuleVerdict.EMERGENCY in verdicts
@@ -207,6 +213,7 @@ class InputRails:
         return InputVerdict(
             text=clean, redacted=redacted, pii=pii, flags=frozenset(flags), categories=frozenset(categories),
             rules=tuple(h for h, _ in hits), blocked=blocked, hold=hold, emergency=emergency, message=message,
+            semantic_pending=semantic_pending,
         )
 
 

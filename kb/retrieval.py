@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from kb.embedders import Embedder
+from kb.embedders import CachingEmbedder, Embedder
 from kb.index.keyword import Bm25Index
 from kb.index.vector import VectorIndex
 from kb.models import Chunk, Kind, LiveVersion, ScoreParts, SearchFilters, SearchHit
@@ -35,6 +35,15 @@ class _Snapshot:
     chunks: dict[str, Chunk]
     bm25: Bm25Index
     allowed: dict[tuple[SearchFilters, dt.date], frozenset[str]] = field(default_factory=dict)
+    # a few items' chunk vectors as one matrix (a matter's guide, FAQs, review points), built once per snapshot
+    matrices: dict[frozenset[str], tuple[list[str], np.ndarray]] = field(default_factory=dict)
+    by_item: dict[str, list[str]] = field(default_factory=dict)
+    order: dict[str, int] = field(default_factory=dict)  # chunk id -> position, so equal scores rank the same way
+
+    def __post_init__(self) -> None:
+        for pos, (cid, c) in enumerate(self.chunks.items()):
+            self.by_item.setdefault(c.item_id, []).append(cid)
+            self.order[cid] = pos
 
     def allowed_items(self, filters: SearchFilters, as_of: dt.date) -> frozenset[str]:
         """Items that may answer under these filters on that day; cached, as it is the same for most queries."""
@@ -85,7 +94,6 @@ class HybridRetriever:
         self.config = config or RetrievalConfig()
         self._snap: _Snapshot | None = None
         self._lock = threading.Lock()
-        self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._vcache: OrderedDict[str, np.ndarray] = OrderedDict()  # chunk id -> stored vector
         self._vlock = threading.Lock()
 
@@ -110,24 +118,14 @@ class HybridRetriever:
         return self.refresh().live
 
     def clear_cache(self) -> None:
-        """Forget cached query vectors (here and in the embedder), e.g. so a benchmark pays for embedding."""
-        self._qcache.clear()
-        clear = getattr(self.embedder, "clear_cache", None)
-        if clear is not None:
-            clear()
+        """Forget cached query vectors, e.g. so a benchmark pays for embedding."""
+        if isinstance(self.embedder, CachingEmbedder):
+            self.embedder.clear_cache()
 
     def query_vector(self, query: str) -> np.ndarray:
-        """The (cached) query embedding, so callers such as matter identification share one per turn."""
-        return self._query_vector(query)
-
-    def _query_vector(self, query: str) -> np.ndarray:
-        vec = self._qcache.get(query)
-        if vec is None:
-            vec = self.embedder.embed_query(query)
-            self._qcache[query] = vec
-            if len(self._qcache) > 512:
-                self._qcache.popitem(last=False)
-        return vec
+        """The query embedding (cached by normalised text in `CachingEmbedder` when the composition root wrapped
+        the embedder), so matter identification and answers share one per turn."""
+        return self.embedder.embed_query(query)
 
     # -- search --------------------------------------------------------------------------------
     def search(
@@ -148,7 +146,7 @@ class HybridRetriever:
         dense: dict[str, float] = {}
         qv: np.ndarray | None = None
         if method in ("dense", "hybrid", "rrf") and allowed:
-            qv = self._query_vector(query)
+            qv = self.query_vector(query)
             dense = self._dense(snap, qv, n, top_k, filters, as_of, allowed)
 
         bm25: dict[str, float] = {}
@@ -197,6 +195,22 @@ class HybridRetriever:
                 break
         return hits
 
+    def _items_matrix(self, snap: _Snapshot, items: frozenset[str]) -> tuple[list[str], np.ndarray]:
+        """The chunk vectors of a few items as one matrix, kept with the snapshot: a matter's knowledge is searched
+        on every question about it, and its vectors only change when a publish makes a new snapshot."""
+        hit = snap.matrices.get(items)
+        if hit is None:
+            wanted = sorted((cid for item in items for cid in snap.by_item.get(item, ())), key=snap.order.__getitem__)
+            vecs = self._chunk_vectors(snap, wanted)
+            ids = [cid for cid in wanted if cid in vecs]
+            matrix = np.vstack([vecs[cid] for cid in ids]).astype(np.float32) if ids else np.zeros((0, 1), np.float32)
+            hit = (ids, matrix)
+            with self._vlock:
+                if len(snap.matrices) > 512:
+                    snap.matrices.clear()
+                snap.matrices[items] = hit
+        return hit
+
     def _chunk_vectors(self, snap: _Snapshot, ids: list[str]) -> dict[str, np.ndarray]:
         """Stored vectors of chunks: this process's LRU, then the SQL embedding cache (binary, one query by
         text hash), then the vector index for any the cache lacks. A chunk id names immutable content
@@ -239,9 +253,12 @@ class HybridRetriever:
         """Dense candidates among allowed items. The live map, not Chroma metadata, is the authority."""
         out: dict[str, float] = {}
         if filters.item_ids:  # a few items (e.g. the identified matter's guide): score their chunks exactly
-            ids = [cid for cid, c in snap.chunks.items() if c.item_id in allowed]
-            scored = {cid: float(vec @ qv) for cid, vec in self._chunk_vectors(snap, ids).items()}
-            return dict(sorted(scored.items(), key=lambda kv: -kv[1])[:n])
+            ids, matrix = self._items_matrix(snap, allowed)
+            if not ids:
+                return {}
+            scores = matrix @ qv
+            order = np.argsort(-scores, kind="stable")[:n]
+            return {ids[int(i)]: float(scores[int(i)]) for i in order}
         selective = bool(filters.kinds or filters.owners or filters.levels or filters.audience or filters.tags)
         for cid, score in self.vectors.query(qv, n * 4 if selective else n):
             c = snap.chunks.get(cid)

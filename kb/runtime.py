@@ -10,7 +10,7 @@ from typing import Literal
 import yaml
 from sqlalchemy.engine import Engine
 
-from kb.embedders import Embedder, build_embedder
+from kb.embedders import Embedder, build_embedder, with_query_cache
 from kb.embedding_pack import export_pack, import_pack
 from kb.events import EventSink, NullSink
 from kb.index.vector import ChromaVectorIndex
@@ -53,7 +53,7 @@ class KnowledgeBase:
             if migrate is not None:
                 migrate(store.engine)
         vectors = ChromaVectorIndex(path=settings.chroma_path, url=settings.chroma_url, collection=settings.collection)
-        emb = embedder or build_embedder(settings.embedder, settings.st_model_path)
+        emb = with_query_cache(embedder or build_embedder(settings.embedder, settings.st_model_path))
         tokenizer = JiebaTokenizer()
         writer = IndexWriter(store, vectors, emb, settings.chunk_chars)
         service = KnowledgeService(store, writer, events or NullSink(), four_eyes=settings.four_eyes)

