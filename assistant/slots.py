@@ -43,8 +43,8 @@ from assistant.roles import (
     Person,
     clauses,
     field_person,
-    mentioned_person,
     is_not_a_value,
+    mentioned_person,
 )
 from assistant.validators import Validation, ValidatorRegistry
 from assistant.values import CHANGED_TO, relation_and_name, tidy

@@ -72,7 +72,7 @@ def join_spaced_words(text: str) -> str:
     if len(tokens) < 6 or len(han) < 5 or sum(len(t) <= 2 for t in han) < 0.75 * len(han):
         return text
     out = tokens[0]
-    for prev, tok in zip(tokens, tokens[1:]):
+    for prev, tok in zip(tokens, tokens[1:], strict=False):
         if _PRONOUN_START.match(tok) and not re.search(r"[的是叫和跟给帮替让]$", prev):
             out += "，" + tok
         elif re.search(r"[\u4e00-\u9fff]$", prev) or re.match(r"[\u4e00-\u9fff]", tok):
