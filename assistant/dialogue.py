@@ -10,6 +10,7 @@ from typing import Any
 
 from assistant import bundles, understanding
 from assistant.answer import is_question, wanted_sections
+from assistant.aspects import without_aspect_phrases
 from assistant.catalog import Matter
 from assistant.checklist import build_checklist
 from assistant.context import Deps, TurnContext
@@ -19,14 +20,13 @@ from assistant.models import ApplicationRef, Choice, Outcome, Provenance, Slot, 
 from assistant.negation import Negation, excludes, split_negation
 from assistant.prefill import prefill
 from assistant.profiles import ProfileKind
-from assistant.qa import answer_question
+from assistant.qa import answer_question, answer_without_matter
 from assistant.replies import (
     CANCELLED,
     CONFIRM_CHOICES,
     CONSENT_QUESTION,
     GREETING,
     HANDOFF,
-    UNKNOWN,
     YES_NO,
     ask_field,
     ask_situation,
@@ -202,7 +202,7 @@ def identify(deps: Deps, ctx: TurnContext) -> None:
         return
     ident = understanding.settle_identification(deps, ctx, ident)  # the optional LLM, only when the rules are unsure
     if ident.decision == Decision.UNKNOWN or not ident.candidates:
-        handoff(deps, ctx, "unknown", UNKNOWN)
+        answer_without_matter(deps, ctx, ident)  # answer from the knowledge, ask, or 不知道 with a hand-off offered
         return
     if ident.decision == Decision.CLARIFY:
         close = ident.close()
@@ -390,7 +390,8 @@ def begin(deps: Deps, ctx: TurnContext, entry_id: str, confidence: float | None,
     said = text or ctx.text
     story_then_how = bool(HOW_TO_GET_DONE.search(normalize(said))) and len(
         [c for c in re.split(r"[，,。；;！!\s]+", normalize(said).strip()) if c]) >= 2
-    if not reg.is_bundle(entry_id) and is_question(said) and not APPLY.search(normalize(said)) and not story_then_how:
+    applying = APPLY.search(without_aspect_phrases(normalize(said)))  # "要交钱吗" asks the fee, it is not "要交…"
+    if not reg.is_bundle(entry_id) and is_question(said) and not applying and not story_then_how:
         matter = reg.matter(entry_id)
         ctx.state.offer, ctx.state.confidence = entry_id, confidence
         ctx.state.phase = Phase.OFFER
