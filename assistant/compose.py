@@ -92,7 +92,11 @@ def _inline(lines: Sequence[str]) -> str:
 
 def _head(line: str) -> str:
     """What a material is called: the item up to its first explanation ("本人居民身份证原件（电子证照可替代）")."""
-    return re.split(r"[（(，,；;。：:]", _strip(line), maxsplit=1)[0].strip()
+    line = _strip(line)
+    head = re.split(r"[（(，,；;。：:]", line, maxsplit=1)[0].strip()
+    if head.count("《") > head.count("》"):  # "《个体工商户登记（备案）申请书》": the title is one name
+        head = line[: line.index("》", len(head)) + 1] if "》" in line[len(head):] else head.replace("《", "")
+    return head
 
 
 def _label(line: str) -> str | None:
@@ -107,8 +111,8 @@ def lead_for(aspect: Aspect, title: str, lines: Sequence[str]) -> tuple[str, lis
     if not lines:
         return "", []
     top = [line for line in lines if not line.lstrip().startswith(("-", "·", "•"))]
-    if len(lines) == 1 or (aspect in (Aspect.TIME_LIMIT, Aspect.FEE, Aspect.PLACE, Aspect.AMOUNT, Aspect.PHONE)
-                           and sum(len(x) for x in lines) <= 160):
+    if len(lines) == 1 or (aspect in (Aspect.TIME_LIMIT, Aspect.FEE, Aspect.PLACE, Aspect.AMOUNT, Aspect.PHONE,
+                                      Aspect.BASIS) and sum(len(x) for x in lines) <= 160):
         return f"{title}的{label}：{_inline(lines)}", []
     if aspect == Aspect.MATERIALS:
         heads = [h for line in top if not _CONDITIONAL.match(_strip(line)) and (h := _head(line))]

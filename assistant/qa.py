@@ -10,7 +10,7 @@ import re
 
 from assistant.answer import ComposedAnswer, wanted_sections
 from assistant.answerability import Verdict
-from assistant.aspects import FOLLOW_UPS, LABELS, Aspect, asks_hours, detect_aspects
+from assistant.aspects import FOLLOW_UPS, LABELS, Aspect, asks_fact, asks_hours, detect_aspects
 from assistant.catalog import Matter
 from assistant.context import Deps, TurnContext
 from assistant.identify import Decision, Identification
@@ -130,6 +130,31 @@ def ask_near_miss(ctx: TurnContext, name: str, title: str, asked: str, found: st
     ctx.choices = [Choice(label=f"是，问“{title}”", value=f"{title}{ask}"), HUMAN_CHOICE]
 
 
+def bundle_member(deps: Deps, ctx: TurnContext, bundle_id: str) -> str:
+    """The step of a 一件事 a fact question is about: the best-ranked member among the identification's
+    candidates, else the first step."""
+    members = deps.registry.bundle(bundle_id).matters
+    ranked = [c.id for c in ctx.identification.candidates] if ctx.identification else []
+    return next((c for c in ranked if c in members), members[0])
+
+
+def answer_instead_of_clarifying(deps: Deps, ctx: TurnContext) -> str | None:
+    """A fact question ("新引进人才租房补贴一个月能拿多少") whose answer the knowledge clearly has: the matter that
+    cites the best item (to answer it), "" when it was answered from the knowledge alone, None to clarify."""
+    if not asks_fact(ctx.text):
+        return None
+    hits = deps.knowledge.search(ctx.text, top_k=8, filters=SearchFilters(as_of=ctx.today))
+    decision = deps.answerability.decide(ctx.text, hits)
+    if decision.verdict != Verdict.ANSWER or decision.item_id is None:
+        return None
+    ctx.rules.append(f"answer.instead_of_clarifying:{decision.item_id}")
+    owner = next((m.id for m in deps.registry.matters() if decision.item_id in m.knowledge), None)
+    if owner is not None:
+        return owner
+    answer_without_matter(deps, ctx, None)
+    return ""
+
+
 def answer_without_matter(deps: Deps, ctx: TurnContext, ident: Identification | None) -> None:
     """No matter identified: answer from the knowledge when it clearly answers, ask when it may, else say
     不知道 and offer (not open) a hand-off."""
@@ -140,6 +165,7 @@ def answer_without_matter(deps: Deps, ctx: TurnContext, ident: Identification | 
     decision = deps.answerability.decide(question, hits, out_of_scope=foreign)
     ctx.rules.append(f"answerability:{decision.verdict.value}:{decision.probability:.2f}")
     aspects = detect_aspects(question)
+    ctx.rules.append("answer.aspects:" + (",".join(aspects) or "none"))
     if decision.verdict == Verdict.ANSWER and decision.item_id is not None:
         chunks = item_chunks(deps, ctx, decision.item_id, question)
         composed = deps.composer.compose_item(aspects, chunks, hours=asks_hours(question)) if aspects else None
