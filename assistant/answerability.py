@@ -57,7 +57,8 @@ class Calibration(BaseModel):
     fitted_on: str = "defaults"
 
 
-def _content(question: str) -> str:
+def question_content(question: str) -> str:
+    """The Han characters of what a question names, without the words that only ask."""
     return "".join(re.findall(r"[\u4e00-\u9fff]", _ASKING.sub("", normalize(question))))
 
 
@@ -71,7 +72,7 @@ def features(question: str, hits: Sequence[SearchHit]) -> dict[str, float]:
         return dict.fromkeys(FEATURES, 0.0)
     top = hits[0]
     own = [h for h in hits if h.item_id == top.item_id]
-    content = _content(question)
+    content = question_content(question)
     grams = _bigrams(content)
     title = normalize(top.title)
     text = title + "".join(normalize(h.text) for h in own)

@@ -80,8 +80,8 @@ _HOURS = re.compile(r"几点|开门|上班时间|办公时间|开放时间|周�
 _FEE_ONLY = re.compile(_FEE_WORDS)
 
 
-def detect_aspects(question: str) -> tuple[Aspect, ...]:
-    """The aspects a question asks, in the order the question asks them."""
+def detect_aspects(question: str, strong_only: bool = False) -> tuple[Aspect, ...]:
+    """The aspects a question asks, in the order the question asks them (`strong_only`: no weak cues)."""
     q = normalize(question)
     strong: list[tuple[int, int, Aspect]] = []
     weak: list[tuple[int, int, Aspect]] = []
@@ -96,7 +96,7 @@ def detect_aspects(question: str) -> tuple[Aspect, ...]:
     found = [a for _, _, a in sorted(strong, key=lambda x: x[0]) if a not in inside]
     if Aspect.AMOUNT in found and Aspect.FEE in found and not _FEE_ONLY.search(q):
         found.remove(Aspect.FEE)  # "一个月多少钱" asks what one receives, not what one pays
-    if not found:
+    if not found and not strong_only:
         found = [a for _, _, a in sorted(weak, key=lambda x: x[0])]
     return tuple(dict.fromkeys(found))
 
@@ -128,10 +128,10 @@ def asks_fact(question: str) -> bool:
     """A question about a fact of a matter (时限, 材料, 费用, 地点…; not only "怎么办") without asking to start:
     "开个体户执照几天能拿到", "宝宝报户口要带什么" are answered, not started."""
     q = normalize(question)
-    return any(a != Aspect.STEPS for a in detect_aspects(q)) and not EXPLICIT_APPLY.search(q)
+    return any(a != Aspect.STEPS for a in detect_aspects(q, strong_only=True)) and not EXPLICIT_APPLY.search(q)
 
 
 def general_question(question: str) -> bool:
     """About a matter in general ("低保申请多久有结果", "到哪个窗口"), not about one's own application."""
     q = normalize(question)
-    return bool({Aspect.TIME_LIMIT, Aspect.PLACE} & set(detect_aspects(q))) and not _MINE.search(q)
+    return bool({Aspect.TIME_LIMIT, Aspect.PLACE} & set(detect_aspects(q, strong_only=True))) and not _MINE.search(q)

@@ -204,7 +204,7 @@ def identify(deps: Deps, ctx: TurnContext) -> None:
     if ident.decision == Decision.UNKNOWN or not ident.candidates:
         answer_without_matter(deps, ctx, ident)  # answer from the knowledge, ask, or 不知道 with a hand-off offered
         return
-    if ident.decision == Decision.CLARIFY and (instead := answer_instead_of_clarifying(deps, ctx)) is not None:
+    if ident.decision == Decision.CLARIFY and (instead := answer_instead_of_clarifying(deps, ctx, ident)) is not None:
         if instead:  # a fact question the knowledge clearly answers is answered, not asked back
             begin(deps, ctx, instead, ident.confidence)
         return

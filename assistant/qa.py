@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from assistant.answer import ComposedAnswer, wanted_sections
-from assistant.answerability import Verdict
+from assistant.answerability import Verdict, question_content
 from assistant.aspects import FOLLOW_UPS, LABELS, Aspect, asks_fact, asks_hours, detect_aspects
 from assistant.catalog import Matter
 from assistant.context import Deps, TurnContext
@@ -54,7 +54,7 @@ def answer_question(deps: Deps, ctx: TurnContext, matter: Matter, question: str,
     if items and (miss := near_miss(question, live[items[0]].title)) is not None:
         ask_near_miss(ctx, matter.name, live[items[0]].title, miss.asked, miss.found, aspects)
         return True
-    composed = _aspect_answer(deps, ctx, question, aspects, items) if aspects else None
+    composed = _aspect_answer(deps, ctx, question, aspects, items) if aspects else _faq_answer(deps, ctx, question, hits)
     if composed is None:
         composed = deps.composer.compose(question, hits, lead=f"关于“{matter.name}”：", prefer=matter.knowledge)
     if composed.empty:
@@ -105,6 +105,19 @@ def _aspect_answer(deps: Deps, ctx: TurnContext, question: str, aspects: tuple[A
     return None
 
 
+def _faq_answer(deps: Deps, ctx: TurnContext, question: str, hits: list[SearchHit]) -> ComposedAnswer | None:
+    """A question no aspect names ("一年能提几次") that an FAQ asks in almost the same words: the FAQ's answer."""
+    content = question_content(question)
+    for h in hits:
+        if h.kind == Kind.FAQ and content and sum(c in h.title for c in content) / len(content) >= 0.7:
+            composed = deps.composer.compose_item((), item_chunks(deps, ctx, h.item_id, question))
+            if not composed.empty:
+                ctx.retrieved.extend(composed.hits)
+                ctx.rules.append(f"answer.faq:{h.item_id}")
+                return composed
+    return None
+
+
 def item_chunks(deps: Deps, ctx: TurnContext, item: str, question: str) -> list[SearchHit]:
     """Every live chunk of one item (dense search scores all chunks of the items it is limited to; the query
     vector is the turn's own, already cached)."""
@@ -138,17 +151,19 @@ def bundle_member(deps: Deps, ctx: TurnContext, bundle_id: str) -> str:
     return next((c for c in ranked if c in members), members[0])
 
 
-def answer_instead_of_clarifying(deps: Deps, ctx: TurnContext) -> str | None:
+def answer_instead_of_clarifying(deps: Deps, ctx: TurnContext, ident: Identification) -> str | None:
     """A fact question ("新引进人才租房补贴一个月能拿多少") whose answer the knowledge clearly has: the matter that
     cites the best item (to answer it), "" when it was answered from the knowledge alone, None to clarify."""
-    if not asks_fact(ctx.text):
-        return None
+    if not asks_fact(ctx.text) or ident.confusable:
+        return None  # same object, different actions (新办 or 变更): which one is asked first, as before
     hits = deps.knowledge.search(ctx.text, top_k=8, filters=SearchFilters(as_of=ctx.today))
     decision = deps.answerability.decide(ctx.text, hits)
     if decision.verdict != Verdict.ANSWER or decision.item_id is None:
         return None
-    ctx.rules.append(f"answer.instead_of_clarifying:{decision.item_id}")
     owner = next((m.id for m in deps.registry.matters() if decision.item_id in m.knowledge), None)
+    if owner is not None and owner in {c.id for c in ident.candidates[:3]}:
+        return None  # the answer is one of the choices offered: the citizen picks (新办 or 变更)
+    ctx.rules.append(f"answer.instead_of_clarifying:{decision.item_id}")
     if owner is not None:
         return owner
     answer_without_matter(deps, ctx, None)
