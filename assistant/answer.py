@@ -133,15 +133,16 @@ class ExtractiveComposer:
         citation = Citation(item_id=first.item_id, version=first.version, title=first.title)
         statements = [Statement(text="\n".join(x for x in (b.lead, *b.lines) if x), citation=0) for b in blocks]
         used = list({h.chunk_id: h for b in blocks for h in b.hits}.values())
-        return ComposedAnswer(text=render(statements, (citation,)), statements=tuple(statements),
+        return ComposedAnswer(text=render(statements, (citation,), every=True), statements=tuple(statements),
                               citations=(citation,), hits=tuple(used))
 
 
-def render(statements: Sequence[Statement], citations: Sequence[Citation], lead: str = "") -> str:
-    """Statements with their citation marker once per run of the same source (not "[1]" on every line)."""
+def render(statements: Sequence[Statement], citations: Sequence[Citation], lead: str = "", every: bool = False) -> str:
+    """Statements with their citation marker once per run of the same source (not "[1]" on every line);
+    `every`: statements are whole blocks, each cited at its end."""
     lines: list[str] = []
     for n, s in enumerate(statements):
-        last = n + 1 == len(statements) or statements[n + 1].citation != s.citation
+        last = every or n + 1 == len(statements) or statements[n + 1].citation != s.citation
         lines.append(f"{s.text}[{s.citation + 1}]" if last else s.text)
     body = "\n".join(lines)
     return "\n".join(x for x in (lead, body, sources_block(citations)) if x)

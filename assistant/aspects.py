@@ -25,6 +25,7 @@ class Aspect(StrEnum):
     ONLINE = "线上"
     BASIS = "依据"
     PHONE = "电话"
+    PAYMENT = "发放"  # where and how the money arrives ("钱打到哪里")
 
 
 # Headings that answer each aspect, most specific first (guides, policies, FAQs and review points).
@@ -39,6 +40,7 @@ SECTIONS: dict[Aspect, tuple[str, ...]] = {
     Aspect.ONLINE: ("办理流程", "办理地点", "兑现方式", "申请材料"),  # lines naming an online channel
     Aspect.BASIS: ("设定依据", "政策依据", "审查依据"),
     Aspect.PHONE: ("咨询电话",),
+    Aspect.PAYMENT: ("办理流程", "申请材料", "兑现方式"),  # lines saying where the money goes
 }
 ANSWER_SECTIONS = ("答复",)  # an FAQ's answer answers whatever its question asks
 
@@ -46,7 +48,7 @@ ANSWER_SECTIONS = ("答复",)  # an FAQ's answer answers whatever its question a
 LABELS: dict[Aspect, str] = {
     Aspect.CONDITIONS: "办理条件", Aspect.MATERIALS: "申请材料", Aspect.STEPS: "办理流程",
     Aspect.TIME_LIMIT: "办理时限", Aspect.FEE: "收费", Aspect.AMOUNT: "发放标准", Aspect.PLACE: "办理地点",
-    Aspect.ONLINE: "线上办理", Aspect.BASIS: "设定依据", Aspect.PHONE: "咨询电话",
+    Aspect.ONLINE: "线上办理", Aspect.BASIS: "设定依据", Aspect.PHONE: "咨询电话", Aspect.PAYMENT: "发放方式",
 }
 
 # Follow-up questions offered after an answer, phrased the way a resident would ask them.
@@ -63,6 +65,7 @@ _FEE_WORDS = r"收费|费用|手续费|工本费|要钱|花钱|交钱|付钱|收
 # (aspect, strong cue, weak cue): a weak cue counts only when no strong cue of another aspect is found
 PATTERNS: tuple[tuple[Aspect, str, str], ...] = (
     (Aspect.AMOUNT, _AMOUNT, ""),
+    (Aspect.PAYMENT, r"打到哪|发到哪|打在哪|怎么发|怎么领钱|到账|打到|打进|发钱|发到|钱.{0,3}(?:给到|打给)", ""),
     (Aspect.FEE, _FEE_WORDS + r"|多少钱", ""),
     (Aspect.TIME_LIMIT, r"多久|多长时间|几天|时限|多快|什么时候能|几个工作日|办好要|能拿到|拿到证|当场|要等|等多久|几号能", r"办好"),
     (Aspect.MATERIALS, r"材料|带什么|带啥|准备什么|准备啥|要带|需要哪些东西|提交什么|交什么|拿什么|资料|要哪些东西|啥东西|什么东西",
@@ -128,6 +131,9 @@ def asks_fact(question: str) -> bool:
     """A question about a fact of a matter (时限, 材料, 费用, 地点…; not only "怎么办") without asking to start:
     "开个体户执照几天能拿到", "宝宝报户口要带什么" are answered, not started."""
     q = normalize(question)
+    clauses = [c for c in re.split(r"[，,。；;！!？?\s]+", q) if c]
+    if len(clauses) > 2 or len(q) > 40:
+        return False  # a story with details ("…合同也拿去备案了…要准备啥") is someone setting out to do it
     return any(a != Aspect.STEPS for a in detect_aspects(q, strong_only=True)) and not EXPLICIT_APPLY.search(q)
 
 

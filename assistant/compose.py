@@ -17,6 +17,7 @@ from kb.models import SearchHit
 _MARKER = re.compile(r"^\s*(?:\d{1,2}[.、．)）]|[（(]\d{1,2}[)）]|[（(][一二三四五六七八九十]{1,3}[)）]|[-·•]\s*)")
 _NUMBERED = re.compile(r"^\s*(?:\d{1,2}[.、．)）]|[（(]\d{1,2}[)）])\s*")
 _MONEY = re.compile(r"\d+(?:\.\d+)?\s*(?:元|万元)|每人每月|每月\d|领取期限|最长\d+个月")
+_PAID = re.compile(r"打入|发放至|发放到|到账|账户|按月发放|打到")
 _DOING = re.compile(r"申请|办理|提交|登录|签注|申报|填报|预约")
 _ONLINE = re.compile(r"随申办|一网通办|网上|线上|全程网办|在线|电子税务局|App|APP|客户端|小程序|网上业务系统")
 _CONDITIONAL = re.compile(r"^[^，,：:]{0,14}的[，,]")  # "家属代办的，提交…": a material only some need
@@ -159,6 +160,15 @@ def blocks_for(aspect: Aspect, title: str, sections: dict[str, Section], hours: 
             return []
         lead, rest = lead_for(aspect, title, lines)
         return [Block(lead, rest, hits)]
+    if aspect == Aspect.PAYMENT:
+        found = [(s, line) for heading in SECTIONS[aspect] if (s := sections.get(heading))
+                 for line in s.lines if _PAID.search(line)]
+        if not found:
+            return []
+        sec, line = found[0]
+        rest = [x for _, x in found[1:]]
+        return [Block(f"{title}的发放方式：{_sentence(_strip(line))}", [_strip(x) for x in rest[:2]],
+                      list({h.chunk_id: h for s2, _ in found for h in s2.hits}.values()))]
     if aspect == Aspect.ONLINE:
         found = [(s, line) for heading in SECTIONS[aspect] if (s := sections.get(heading))
                  for line in s.lines if _ONLINE.search(line)]

@@ -396,7 +396,7 @@ def begin(deps: Deps, ctx: TurnContext, entry_id: str, confidence: float | None,
         [c for c in re.split(r"[，,。；;！!\s]+", normalize(said).strip()) if c]) >= 2
     # "要交钱吗" asks the fee (it is not "要交…"); "开个体户执照几天能拿到" asks a fact and does not start
     applying = APPLY.search(without_aspect_phrases(normalize(said))) and not asks_fact(said)
-    if reg.is_bundle(entry_id) and asks_fact(said):
+    if reg.is_bundle(entry_id) and asks_fact(said) and "一件事" not in said:
         entry_id = bundle_member(deps, ctx, entry_id)  # "宝宝报户口要带什么": the step it names answers
     if not reg.is_bundle(entry_id) and is_question(said) and not applying and not story_then_how:
         matter = reg.matter(entry_id)

@@ -128,7 +128,7 @@ def run_case(assistant: Assistant, case: Case) -> CaseResult:
     first = first_sentence(r.reply)
     return CaseResult(
         id=case.id, text=case.text, item=case.item, outcome=r.outcome.value, aspect=asked_aspect(r),
-        expected_aspect=case.aspect, first_sentence=first, fact_hit=bool(case.fact) and case.fact in first,
+        expected_aspect=case.aspect, first_sentence=first, fact_hit=case.fact is not None and case.fact in first,
         cited=[c.item_id for c in r.citations], unknown=unknown, ms=r.trace.ms, reply=r.reply,
     )
 
