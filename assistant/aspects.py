@@ -112,16 +112,6 @@ def sections_for(aspects: tuple[Aspect, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(s for a in aspects for s in SECTIONS[a]))
 
 
-# Phrases that ask about an aspect but read like a request to apply ("要交钱吗" is not "要交…"): set aside
-# before deciding whether a question is also a request to apply.
-_ASPECT_PHRASES = re.compile(r"要(?:交|缴|付|花)(?:钱|费)?(?:吗|伐|么|不)|要不要(?:交|缴|付)?钱|要(?:带|准备)(?:什么|啥|哪些)|"
-                             r"要(?:多久|多长时间|几天)|要(?:去|到)哪")
-
-
-def without_aspect_phrases(text: str) -> str:
-    return _ASPECT_PHRASES.sub("", text)
-
-
 # Cues of wanting it done now, not just asking about it ("我想办居住证，要带什么" starts the application).
 EXPLICIT_APPLY = re.compile(r"我想|我要|想办|要办|给我办|给我弄|帮我(?!算|查|看|问|想|说|解释|分析)|我准备|打算|现在办|开始办|在线办|申请一下")
 _MINE = re.compile(r"我的|我那|我们的|我提交|我交的|我申请的|交上去|递上去|提交的|哪一步|哪步|进度|状态|批了没|通过了没")

@@ -10,7 +10,7 @@ from typing import Any
 
 from assistant import bundles, understanding
 from assistant.answer import is_question, wanted_sections
-from assistant.aspects import asks_fact, general_question, without_aspect_phrases
+from assistant.aspects import asks_fact, general_question
 from assistant.catalog import Matter
 from assistant.checklist import build_checklist
 from assistant.context import Deps, TurnContext
@@ -395,7 +395,7 @@ def begin(deps: Deps, ctx: TurnContext, entry_id: str, confidence: float | None,
     story_then_how = bool(HOW_TO_GET_DONE.search(normalize(said))) and len(
         [c for c in re.split(r"[，,。；;！!\s]+", normalize(said).strip()) if c]) >= 2
     # "要交钱吗" asks the fee (it is not "要交…"); "开个体户执照几天能拿到" asks a fact and does not start
-    applying = APPLY.search(without_aspect_phrases(normalize(said))) and not asks_fact(said)
+    applying = APPLY.search(normalize(said)) and not asks_fact(said)
     if reg.is_bundle(entry_id) and asks_fact(said) and "一件事" not in said:
         entry_id = bundle_member(deps, ctx, entry_id)  # "宝宝报户口要带什么": the step it names answers
     if not reg.is_bundle(entry_id) and is_question(said) and not applying and not story_then_how:
