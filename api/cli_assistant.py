@@ -210,11 +210,22 @@ def eval_matters(
 
 def eval_answers(
     dataset: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL: {id, text, item, aspect, fact}.")] = Path("eval/datasets/answers/questions.jsonl"),
+    calibrate: Annotated[bool, typer.Option("--calibrate", help="Fit the answerability calibration on --data instead.")] = False,
+    data: Annotated[Path, typer.Option("--data", exists=True, dir_okay=False, help="JSONL: {text, item or null}.")] = Path("eval/datasets/answers/answerability.jsonl"),
+    write: Annotated[bool, typer.Option("--write", help="With --calibrate: write assistant/answerability.json.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Ask every question in a fresh session: aspect accuracy, first-sentence hit, wrong-matter, false 不知道, false answers."""
-    from eval.answers import run_answers
+    from eval.answers import calibrate as fit_calibration
+    from eval.answers import run_answers, write_calibration
 
+    if calibrate:
+        c = container(bootstrap=True)
+        cal, fitted = fit_calibration(c.assistant, data)
+        _print_json(fitted)
+        if write:
+            err.print(f"wrote {write_calibration(cal, c.kb.embedder.name)}")
+        return
     report = run_answers(_assistant(), dataset)
     if as_json:
         _print_json(report.as_dict())

@@ -4,7 +4,7 @@ Used when matter identification finds no matter (many guides, policies and FAQs 
 best item: dense cosine of its best chunk, how much of the question's own words its title and its text cover,
 and whether it has a section for the asked aspect. A logistic calibration fitted on a labelled set
 (`eval/datasets/answers/answerability.jsonl`: questions the sample knowledge answers and questions it does not;
-`python -m eval.answers --calibrate --write`) turns them into a probability; two thresholds split answer /
+`qingsong eval answers --calibrate --write`) turns them into a probability; two thresholds split answer /
 clarify / 不知道. Services the lexicon marks as handled elsewhere (护照, 驾驶证…) are always 不知道.
 """
 

@@ -14,13 +14,12 @@ with no profile. Metrics:
 - false_answer_rate: an answer with citations to a question the knowledge base cannot answer;
 - clarify_rate and p50/p95 ms per turn.
 
-Calibration: `python -m eval.answers --calibrate [--write]` fits `assistant/answerability.json` on
+Calibration: `qingsong eval answers --calibrate [--write]` fits `assistant/answerability.json` on
 `eval/datasets/answers/answerability.jsonl` (questions with the item that answers them, or null).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import statistics
@@ -181,25 +180,9 @@ def calibrate(assistant: Assistant, path: Path = DATA / "answerability.jsonl") -
     return cal, report
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    from api.cli_common import container
-
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--calibrate", action="store_true")
-    ap.add_argument("--write", action="store_true", help="write assistant/answerability.json")
-    ap.add_argument("--data", type=Path, default=DATA / "answerability.jsonl")
-    args = ap.parse_args(argv)
-    c = container(bootstrap=True)
-    if args.calibrate:
-        cal, report = calibrate(c.assistant, args.data)
-        print(json.dumps(report, ensure_ascii=False, indent=2))
-        if args.write:
-            name = c.assistant.deps.knowledge.retriever.embedder.name  # type: ignore[attr-defined]
-            data = json.loads(CALIBRATION.read_text(encoding="utf-8")) if CALIBRATION.exists() else {}
-            data[name] = cal.model_dump()
-            CALIBRATION.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-            print(f"wrote {CALIBRATION}")
-
-
-if __name__ == "__main__":
-    main()
+def write_calibration(cal: Calibration, embedder: str, path: Path = CALIBRATION) -> Path:
+    """Store the calibration under the embedder's name, keeping those fitted for other embedders."""
+    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    data[embedder] = cal.model_dump()
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
