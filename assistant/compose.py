@@ -137,6 +137,8 @@ def _amount_lines(sections: dict[str, Section]) -> tuple[list[str], list[SearchH
     out: list[str] = []
     hits: list[SearchHit] = []
     for sec in sections.values():
+        if sec.heading == "办理流程":
+            continue  # "核定领取期限和标准" says that a standard is set, not what it is
         for n, line in enumerate(sec.lines):
             is_sub = line.lstrip().startswith(("-", "·", "•"))
             subs = []

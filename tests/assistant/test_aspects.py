@@ -59,7 +59,7 @@ ITEM = [
     hit("申请条件", "1. 本市户籍。\n2. 按年龄段享受不同标准：\n- 65至69周岁：每人每月75元；\n- 70至79周岁：每人每月150元。", 1),
     hit("申请材料", "1. 本人身份证原件（电子证照可替代）。\n2. 户口簿原件。\n3. 单位变更的，提交新的劳动合同；\n未变更的免交。", 2),
     hit("申请材料", "4. 《测试申请表（样表）》原件1份。\n5. 家属代办的，提交代办人身份证原件。", 3),
-    hit("办理流程", "1. 申请：本人到窗口申请。\n2. 审核：窗口审核。\n3. 发放：按月发放。", 4),
+    hit("办理流程", "1. 申请：本人到窗口申请。\n2. 审核：核定领取期限和标准。\n3. 发放：按月发放。", 4),
     hit("办理时限", "法定时限15个工作日；\n本区承诺1个工作日。", 10),
     hit("收费标准", "不收费。", 11),
     hit("办理地点", "松江区行政服务中心（荣乐东路2377号）。", 12),
@@ -88,6 +88,7 @@ def test_first_sentence_answers_directly() -> None:
     assert c.compose_item([A.FEE], ITEM).text.startswith("测试事项的收费：不收费。")
     amount = c.compose_item([A.AMOUNT], ITEM).text
     assert amount.startswith("测试事项的发放标准：按年龄段享受不同标准：65至69周岁：每人每月75元；70至79周岁：每人每月150元。")
+    assert "核定" not in amount  # a step saying a standard is set is not the standard
     steps = c.compose_item([A.STEPS], ITEM).text
     assert steps.startswith("测试事项的办理流程：申请 → 审核 → 发放。")
     hours = c.compose_item([A.PLACE], ITEM, hours=True).text
