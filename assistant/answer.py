@@ -23,7 +23,7 @@ from kb.text import normalize, split_sentences
 log = logging.getLogger(__name__)
 
 QUESTION = re.compile(r"[？?]|吗|(?<!着)呢|什么|怎么|怎样|如何|多久|多长时间|多长|多少|哪里|哪些|哪个|几天|几次|几个|几年|几岁|几号|几点|能不能|可不可以|是否|要不要|"
-                      r"有没有|啥|在哪")
+                      r"有没有|啥|在哪|哪儿|去哪")
 
 
 def wanted_sections(question: str) -> tuple[str, ...]:

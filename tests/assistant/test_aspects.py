@@ -104,6 +104,8 @@ def test_near_miss_between_look_alike_matters() -> None:
     miss = near_miss("个体户注销要多久", "企业简易注销登记")
     assert miss is not None and (miss.asked, miss.found) == ("个体工商户", "企业")
     assert near_miss("公司注销要多久", "企业简易注销登记") is None
+    assert near_miss("公租房怎么申请", "住房公积金提取（租赁住房）") is not None
+    assert near_miss("租公租房能提取公积金吗", "住房公积金提取（租赁住房）") is None  # names both: not decisive
     assert near_miss("居住证续签要带身份证吗", "上海市居住证签注（续签）") is None
 
 
