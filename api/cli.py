@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api import db
-from api.cli_assistant import ask, chat, eval_dialogues, eval_matters, profiles_app
+from api.cli_assistant import ask, chat, eval_answers, eval_dialogues, eval_matters, profiles_app
 from api.cli_common import container
 from api.cli_db import db_app
 from api.cli_guardrails import audit_app, eval_guardrails, review_app, users_app
@@ -45,6 +45,7 @@ app.command("chat")(chat)
 app.command("ask")(ask)
 eval_app.command("matters")(eval_matters)
 eval_app.command("dialogues")(eval_dialogues)
+eval_app.command("answers")(eval_answers)
 app.add_typer(policy_app, name="policy", help="免申即享 policy matching and the 政策演算器 simulator.")
 app.add_typer(ratings_app, name="ratings", help="好差评 ratings and rectification tickets.")
 app.add_typer(report_app, name="report", help="Monthly reports with charts.")

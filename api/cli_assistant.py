@@ -1,4 +1,4 @@
-"""CLI for the 边聊边办 assistant: `qingsong profiles|chat|ask` and `qingsong eval matters|dialogues`.
+"""CLI for the 边聊边办 assistant: `qingsong profiles|chat|ask` and `qingsong eval matters|dialogues|answers`.
 
 The integrator registers these in api/cli.py:
     app.add_typer(profiles_app, name="profiles"); app.command("chat")(chat); app.command("ask")(ask)
@@ -206,6 +206,39 @@ def eval_matters(
     console.print(t)
     if res.out_of_scope_refused is not None:
         console.print(f"out-of-scope answered with 不知道: {res.out_of_scope_refused:.2f}")
+
+
+def eval_answers(
+    dataset: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL: {id, text, item, aspect, fact}.")] = Path("eval/datasets/answers/questions.jsonl"),
+    calibrate: Annotated[bool, typer.Option("--calibrate", help="Fit the answerability calibration on --data instead.")] = False,
+    data: Annotated[Path, typer.Option("--data", exists=True, dir_okay=False, help="JSONL: {text, item or null}.")] = Path("eval/datasets/answers/answerability.jsonl"),
+    write: Annotated[bool, typer.Option("--write", help="With --calibrate: write assistant/answerability.json.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ask every question in a fresh session: aspect accuracy, first-sentence hit, wrong-matter, false 不知道, false answers."""
+    from eval.answers import calibrate as fit_calibration
+    from eval.answers import run_answers, write_calibration
+
+    if calibrate:
+        c = container(bootstrap=True)
+        cal, fitted = fit_calibration(c.assistant, data)
+        _print_json(fitted)
+        if write:
+            err.print(f"wrote {write_calibration(cal, c.kb.embedder.name)}")
+        return
+    report = run_answers(_assistant(), dataset)
+    if as_json:
+        _print_json(report.as_dict())
+        return
+    t = Table(title=f"answers · {dataset.name} · {len(report.results)} questions")
+    for col in ("id", "question", "outcome", "aspect", "first sentence"):
+        t.add_column(col)
+    for r in report.results:
+        ok = r.fact_hit if r.item else not r.cited
+        t.add_row(r.id, r.text, r.outcome, f"{r.aspect or '-'} / {r.expected_aspect or '-'}",
+                  ("[green]" if ok else "[red]") + r.first_sentence[:60] + ("[/green]" if ok else "[/red]"))
+    console.print(t)
+    console.print("  ".join(f"{k}={v}" for k, v in report.metrics().items()))
 
 
 def eval_dialogues(

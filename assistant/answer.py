@@ -13,6 +13,8 @@ from typing import Protocol
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from assistant.aspects import Aspect, detect_aspects, sections_for
+from assistant.compose import Block, answer_blocks, blocks_for, body, sections_of
 from assistant.errors import ChatModelError, ChatModelTimeoutError
 from assistant.models import Citation
 from kb.models import SearchHit
@@ -20,35 +22,13 @@ from kb.text import normalize, split_sentences
 
 log = logging.getLogger(__name__)
 
-# Question words -> the guide sections that answer them.
-AMOUNT = re.compile(r"(一个月|每月|每个月|每年|一年|能|可以)(能|好|可以)?(领|发|拿|补|给)?(多少|几多)|(领|发|补贴|补助|津贴|给|拿)(多少|几多)|"
-                    r"多少钱一个月|标准是多少|什么标准|金额|(津贴|补贴|补助|养老金|失业金|救助金|低保金?)[^，,。？?]{0,12}(多少|几多)|"
-                    r"(多少|几多)[^，,。？?]{0,40}(每月|一个月|每个月)")
-INTENT_SECTIONS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
-    (AMOUNT, ("补贴标准", "发放标准", "待遇标准", "补助标准", "申请条件")),
-    (re.compile(r"材料|带什么|准备什么|要带|需要哪些东西|证件"), ("申请材料",)),
-    (re.compile(r"多久|多长时间|几天|时限|多快|什么时候能|几个工作日|办好"), ("办理时限",)),
-    (re.compile(r"多少钱|费用|收费|要钱|免费|花钱|交钱|付钱|收钱|工本费|要不要钱"), ("收费标准",)),
-    (re.compile(r"打到哪|发到哪|怎么发|怎么领钱|发放|到账|打到|打进|发钱"), ("办理流程", "申请材料")),
-    (re.compile(r"条件|资格|能不能办|可以办|符合|要求"), ("申请条件", "适用对象", "办理条件")),
-    (re.compile(r"流程|步骤|怎么办|如何办|怎么申请|怎么弄|程序"), ("办理流程",)),
-    (re.compile(r"在哪|地点|地址|哪里办|去哪"), ("办理地点",)),
-    (re.compile(r"依据|法规|规定|哪条"), ("设定依据",)),
-    (re.compile(r"电话|咨询"), ("咨询电话",)),
-)
-QUESTION = re.compile(r"[？?]|吗|(?<!着)呢|什么|怎么|怎样|如何|多久|多少|哪里|哪些|哪个|几天|几次|几个|几年|几岁|几号|能不能|可不可以|是否|要不要|"
-                      r"有没有|啥")
+QUESTION = re.compile(r"[？?]|吗|(?<!着)呢|什么|怎么|怎样|如何|多久|多长时间|多长|多少|哪里|哪些|哪个|几天|几次|几个|几年|几岁|几号|几点|能不能|可不可以|是否|要不要|"
+                      r"有没有|啥|在哪|哪儿|去哪")
 
 
 def wanted_sections(question: str) -> tuple[str, ...]:
-    q = normalize(question)
-    out: list[str] = []
-    for pattern, sections in INTENT_SECTIONS:
-        if pattern.search(q):
-            out.extend(sections)
-    if AMOUNT.search(q) and not re.search(r"收费|费用|手续费|工本费|要钱|花钱", q):
-        out = [s for s in out if s != "收费标准"]  # "一个月多少钱" asks what one receives, not what one pays
-    return tuple(dict.fromkeys(out))
+    """The section headings that answer a question's aspects (empty when it asks none)."""
+    return sections_for(detect_aspects(question))
 
 
 def is_question(text: str) -> bool:
@@ -76,10 +56,7 @@ class ComposedAnswer(BaseModel):
         return not self.statements
 
 
-def _body(hit: SearchHit) -> str:
-    """A chunk's text without its `title｜section：` prefix."""
-    head, sep, rest = hit.text.partition("：")
-    return rest if sep and "｜" in head else hit.text
+_LIST_NUMBER = re.compile(r"^\s*(?:\d{1,2}[.、．)）]|[（(]\d{1,2}[)）]|[-·•])\s*")
 
 
 def _overlap(question: str, sentence: str) -> float:
@@ -109,12 +86,14 @@ class ExtractiveComposer:
             # The question names a section (材料, 时限…): give that section of the best item, in order.
             best_item = pool[0].item_id
             for h in sorted((h for h in pool if h.item_id == best_item), key=lambda h: h.chunk_id):
-                chosen.extend((h, s) for s in split_sentences(_body(h)))
+                chosen.extend((h, s) for s in split_sentences(body(h)))
         else:
-            scored = [(h, s, _overlap(question, s) + 0.3 * h.score) for h in hits[:3] for s in split_sentences(_body(h))]
+            scored = [(h, s, _overlap(question, s) + 0.3 * h.score) for h in hits[:3] for s in split_sentences(body(h))]
             top = sorted(scored, key=lambda x: -x[2])[: self.max_sentences]
             order = {id(x): n for n, x in enumerate(scored)}
             chosen = [(h, s) for h, s, _ in sorted(top, key=lambda x: order[id(x)])]
+        if not pool:  # picked sentences are not a list: their numbers would read "2. … 4. … 1."
+            chosen = [(h, _LIST_NUMBER.sub("", s)) for h, s in chosen]
         statements: list[Statement] = []
         citations: list[Citation] = []
         used: list[SearchHit] = []
@@ -134,9 +113,38 @@ class ExtractiveComposer:
         return ComposedAnswer(text=render(statements, citations, lead), statements=tuple(statements),
                               citations=tuple(citations), hits=tuple(used or hits[:1]))
 
+    def compose_item(self, aspects: Sequence[Aspect], item_hits: Sequence[SearchHit], hours: bool = False,
+                     title: str | None = None) -> ComposedAnswer:
+        """The asked aspects answered from one item (all its chunks): blocks in the order asked, each quoting
+        its section in the source's order with the list's own numbering, one citation per block. An FAQ
+        answers with its 答复. Empty when the item says nothing about any asked aspect."""
+        if not item_hits:
+            return ComposedAnswer(text="", statements=(), citations=(), hits=())
+        first = item_hits[0]
+        name = title or first.title
+        sections = sections_of(item_hits)
+        blocks: list[Block] = []
+        for aspect in list(aspects)[:2]:
+            blocks.extend(blocks_for(aspect, name, sections, hours=hours))
+        if not blocks and "答复" in sections:
+            blocks = answer_blocks(sections)
+        if not blocks:
+            return ComposedAnswer(text="", statements=(), citations=(), hits=())
+        citation = Citation(item_id=first.item_id, version=first.version, title=first.title)
+        statements = [Statement(text="\n".join(x for x in (b.lead, *b.lines) if x), citation=0) for b in blocks]
+        used = list({h.chunk_id: h for b in blocks for h in b.hits}.values())
+        return ComposedAnswer(text=render(statements, (citation,), every=True), statements=tuple(statements),
+                              citations=(citation,), hits=tuple(used))
 
-def render(statements: Sequence[Statement], citations: Sequence[Citation], lead: str = "") -> str:
-    body = "\n".join(f"{s.text}[{s.citation + 1}]" for s in statements)
+
+def render(statements: Sequence[Statement], citations: Sequence[Citation], lead: str = "", every: bool = False) -> str:
+    """Statements with their citation marker once per run of the same source (not "[1]" on every line);
+    `every`: statements are whole blocks, each cited at its end."""
+    lines: list[str] = []
+    for n, s in enumerate(statements):
+        last = every or n + 1 == len(statements) or statements[n + 1].citation != s.citation
+        lines.append(f"{s.text}[{s.citation + 1}]" if last else s.text)
+    body = "\n".join(lines)
     return "\n".join(x for x in (lead, body, sources_block(citations)) if x)
 
 

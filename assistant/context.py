@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.answer import ExtractiveComposer, LlmAssist
+from assistant.answerability import Answerability
 from assistant.catalog import Matter, MatterRegistry
 from assistant.identify import Identification, MatterIdentifier
 from assistant.models import (
@@ -60,6 +61,7 @@ class Deps:
     llm: LlmAssist | None = None
     today: Callable[[], dt.date] = dt.date.today
     related: dict[str, tuple[str, ...]] = field(default_factory=dict)  # item -> related items
+    answerability: Answerability = field(default_factory=Answerability.load)  # answer / clarify / 不知道
     policies: PolicyMatcher | None = None  # optional: answers "我们公司能享受哪些政策？" for enterprises
 
 
@@ -91,6 +93,7 @@ class TurnContext:
     started: float = field(default_factory=time.perf_counter)
     deferred_note: str | None = None  # said at the end of the reply (a second request remembered)
     vented: bool = False  # frustration or profanity was set aside (assistant/tone.py)
+    follow_ups: list[Choice] = field(default_factory=list)  # related aspects offered after an answer
     state_before: dict[str, Any] | None = None  # the session as the turn found it (JSON), for replay
 
     @property

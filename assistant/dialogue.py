@@ -10,6 +10,7 @@ from typing import Any
 
 from assistant import bundles, understanding
 from assistant.answer import is_question, wanted_sections
+from assistant.aspects import asks_fact, general_question
 from assistant.catalog import Matter
 from assistant.checklist import build_checklist
 from assistant.context import Deps, TurnContext
@@ -19,14 +20,13 @@ from assistant.models import ApplicationRef, Choice, Outcome, Provenance, Slot, 
 from assistant.negation import Negation, excludes, split_negation
 from assistant.prefill import prefill
 from assistant.profiles import ProfileKind
-from assistant.qa import answer_question
+from assistant.qa import answer_instead_of_clarifying, answer_question, answer_without_matter, bundle_member
 from assistant.replies import (
     CANCELLED,
     CONFIRM_CHOICES,
     CONSENT_QUESTION,
     GREETING,
     HANDOFF,
-    UNKNOWN,
     YES_NO,
     ask_field,
     ask_situation,
@@ -107,7 +107,7 @@ def control(deps: Deps, ctx: TurnContext) -> None:
     elif ctx.state.bundle_id and ctx.state.phase in (Phase.SITUATION, Phase.CONSENT, Phase.COLLECT, Phase.CONFIRM) \
             and bundles.says_done(t) and _names_current_or_none(deps, ctx, t):
         skip_current_step(deps, ctx)
-    elif asks_status(t) and not APPLY_NEW.search(t) and "一件事" not in t:
+    elif asks_status(t) and not APPLY_NEW.search(t) and "一件事" not in t and not general_question(t):
         answer_status(deps, ctx)  # "我的申请到哪一步了" is a status query, never a new application
     elif is_confirmation(t) and ctx.state.phase != Phase.CONFIRM:
         ctx.rules.append("dialogue.confirm_without_screen")
@@ -202,7 +202,11 @@ def identify(deps: Deps, ctx: TurnContext) -> None:
         return
     ident = understanding.settle_identification(deps, ctx, ident)  # the optional LLM, only when the rules are unsure
     if ident.decision == Decision.UNKNOWN or not ident.candidates:
-        handoff(deps, ctx, "unknown", UNKNOWN)
+        answer_without_matter(deps, ctx, ident)  # answer from the knowledge, ask, or 不知道 with a hand-off offered
+        return
+    if ident.decision == Decision.CLARIFY and (instead := answer_instead_of_clarifying(deps, ctx, ident)) is not None:
+        if instead:  # a fact question the knowledge clearly answers is answered, not asked back
+            begin(deps, ctx, instead, ident.confidence)
         return
     if ident.decision == Decision.CLARIFY:
         close = ident.close()
@@ -390,7 +394,11 @@ def begin(deps: Deps, ctx: TurnContext, entry_id: str, confidence: float | None,
     said = text or ctx.text
     story_then_how = bool(HOW_TO_GET_DONE.search(normalize(said))) and len(
         [c for c in re.split(r"[，,。；;！!\s]+", normalize(said).strip()) if c]) >= 2
-    if not reg.is_bundle(entry_id) and is_question(said) and not APPLY.search(normalize(said)) and not story_then_how:
+    # "要交钱吗" asks the fee (it is not "要交…"); "开个体户执照几天能拿到" asks a fact and does not start
+    applying = APPLY.search(normalize(said)) and not asks_fact(said)
+    if reg.is_bundle(entry_id) and asks_fact(said) and "一件事" not in said:
+        entry_id = bundle_member(deps, ctx, entry_id)  # "宝宝报户口要带什么": the step it names answers
+    if not reg.is_bundle(entry_id) and is_question(said) and not applying and not story_then_how:
         matter = reg.matter(entry_id)
         ctx.state.offer, ctx.state.confidence = entry_id, confidence
         ctx.state.phase = Phase.OFFER

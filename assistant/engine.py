@@ -272,6 +272,9 @@ class Assistant:
         slots = slot_views(matter, s.slots) if matter is not None else ()
         if ctx.deferred_note and outcome not in (Outcome.REFUSED, Outcome.HANDED_OFF):
             ctx.say(ctx.deferred_note)
+        if ctx.follow_ups and outcome == Outcome.ANSWERED and s.phase in (Phase.OFFER, Phase.IDLE):
+            # related aspects of the answer (材料, 时限, 地点…) as taps, after the offer to start
+            ctx.choices.extend(c for c in ctx.follow_ups if c not in ctx.choices)
         result = TurnResult(
             outcome=outcome, reply="\n".join(ctx.parts), session_id=s.session_id, turn_id=ctx.turn_id,
             turn_index=ctx.turn_index, matter=ref, slots=slots, citations=tuple(ctx.citations),

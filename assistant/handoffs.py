@@ -1,7 +1,7 @@
 """线上人工帮办: the desk where reviewers take over conversations the assistant handed off.
 
 The assistant records a hand-off (`AssistantStore.record_handoff`, status `open`) when the citizen asks for a
-person, when it does not know, and in emergencies. Here a reviewer accepts it and later closes it with a note::
+person (also by choosing 转人工帮办, which a 不知道 reply offers) and in emergencies. Here a reviewer accepts it and later closes it with a note::
 
     open ──accept──> accepted ──close (note)──> closed
 
