@@ -114,7 +114,7 @@ def _print_report(r: IngestReport) -> None:
     t = Table(title="ingest summary 导入结果")
     t.add_column("action")
     t.add_column("count", justify="right")
-    for action in ("create", "new_version", "publish_pending", "update_metadata", "retire", "unchanged"):
+    for action in ("create", "new_version", "publish_pending", "retire", "unchanged"):
         if r.count(action):
             t.add_row(action, str(r.count(action)))
     t.add_row("skipped (errors)", str(len(r.skipped)))

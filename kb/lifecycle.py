@@ -24,6 +24,7 @@ from kb.models import (
     Tag,
     Value,
     VersionContent,
+    VersionMeta,
     VersionState,
 )
 from kb.store import SqlStore, utcnow
@@ -69,7 +70,11 @@ class KnowledgeService:
 
     # -- authoring -------------------------------------------------------------------------------
     def propose(self, draft: ItemDraft, actor: Actor) -> ItemVersion:
-        """Add a draft version (creating the item if new). Earlier unpublished drafts are withdrawn."""
+        """Add a draft version (creating the item if new). Earlier unpublished drafts are withdrawn.
+
+        Nothing live changes here: the draft's metadata (owner, level, audience, tags, related, source) is
+        stored with the version and applied by `publish`, after the same four-eyes approval as its content.
+        Only a brand-new item takes its first draft's metadata, and it is not live until published."""
         if self.store.unit(draft.owner) is None:
             raise InvalidContentError(f"unknown owner unit {draft.owner!r}; add it to units.yaml first")
         if not actor.may_change(draft.owner):
@@ -82,6 +87,8 @@ class KnowledgeService:
         existing = self.store.find_item(draft.id)
         with self.store.tx() as conn:
             if existing is None:
+                meta = VersionMeta(owner=draft.owner, level=draft.level, audience=draft.audience, tags=draft.tags,
+                                   related=draft.related, source_path=draft.source_path)
                 item = KnowledgeItem(
                     id=draft.id, kind=draft.kind, title=draft.content.title, owner=draft.owner, level=draft.level,
                     audience=draft.audience, tags=draft.tags, related=draft.related, status=ItemStatus.DRAFT,
@@ -96,6 +103,9 @@ class KnowledgeService:
                     )
                 if existing.kind != draft.kind:
                     raise InvalidContentError(f"{draft.id!r} is a {existing.kind.value}, not a {draft.kind.value}")
+                meta = VersionMeta(owner=draft.owner, level=draft.level, audience=draft.audience,
+                                   tags=tuple(_merge_tags(existing, draft.tags)), related=draft.related,
+                                   source_path=draft.source_path or existing.source_path)
                 number = existing.latest_version + 1
                 for v in self.store.list_versions(draft.id):
                     if v.state in (VersionState.DRAFT, VersionState.IN_REVIEW, VersionState.APPROVED):
@@ -104,20 +114,17 @@ class KnowledgeService:
                 item_id=draft.id, number=number, content=draft.content, content_hash=content_hash(draft.content),
                 state=VersionState.DRAFT, author=actor.id, change_note=draft.change_note,
                 effective_from=draft.effective_from, expires_at=draft.expires_at, review_due=draft.review_due,
-                created_at=now,
+                created_at=now, meta=meta,
             )
             self.store.insert_version(version, conn)
-            fields: dict[str, object] = dict(
-                latest_version=number, owner=draft.owner, level=draft.level.value, audience=list(draft.audience),
-                related=list(draft.related), source_path=draft.source_path,
-            )
-            if existing is not None:
-                fields["tags"] = _merge_tags(existing, draft.tags)
-                if existing.status == ItemStatus.DRAFT:
-                    fields["title"] = draft.content.title
+            fields: dict[str, object] = dict(latest_version=number)
+            if existing is not None and existing.status == ItemStatus.DRAFT:
+                fields["title"] = draft.content.title  # never published: the list shows the newest draft's title
             self.store.update_item(draft.id, conn, **fields)
+        changes = VersionMeta.of_item(existing).differences(meta) if existing is not None else {}
         self.events.record("knowledge.drafted", actor.id, f"{draft.id}:{number}",
-                           {"content_hash": version.content_hash, "change_note": draft.change_note})
+                           {"content_hash": version.content_hash, "change_note": draft.change_note,
+                            "metadata_changes": {k: list(v) for k, v in changes.items()}})
         return version
 
     def submit(self, item_id: str, number: int, actor: Actor) -> ItemVersion:
@@ -160,9 +167,13 @@ class KnowledgeService:
                 )
             if item.status == ItemStatus.RETIRED:
                 raise LifecycleError(f"{item_id} is retired; propose a new item instead")
+            meta = effective_meta(item, v)
+            if meta.owner != item.owner and self.store.unit(meta.owner) is None:
+                raise InvalidContentError(f"{item_id} v{number} names unknown owner unit {meta.owner!r}")
+            tags = tuple(_merge_tags(item, meta.tags))
             live = LiveVersion(
-                item_id=item_id, version=number, kind=item.kind, title=v.content.title, owner=item.owner,
-                level=item.level, audience=item.audience, tags=tuple(item.tag_names),
+                item_id=item_id, version=number, kind=item.kind, title=v.content.title, owner=meta.owner,
+                level=meta.level, audience=meta.audience, tags=tuple(t.tag for t in tags),
                 effective_from=v.effective_from, expires_at=v.expires_at, content_hash=v.content_hash,
             )
             staged.append((item, v, live))
@@ -177,15 +188,20 @@ class KnowledgeService:
                     item.id, v.number, VersionState.PUBLISHED, conn, published_at=utcnow(),
                     approved_by=v.approved_by or actor.id,
                 )
+                meta = effective_meta(item, v)  # the approved metadata goes live with the approved content
                 self.store.update_item(
-                    item.id, conn, status=ItemStatus.PUBLISHED.value, current_version=v.number, title=v.content.title
+                    item.id, conn, status=ItemStatus.PUBLISHED.value, current_version=v.number, title=v.content.title,
+                    owner=meta.owner, level=meta.level.value, audience=list(meta.audience),
+                    tags=_merge_tags(item, meta.tags), related=list(meta.related), source_path=meta.source_path,
                 )
             self.store.bump_generation(conn)
         self.writer.remove_others({item.id: v.number for item, v, _ in staged})  # 3. old chunks go last
         for item, v, _ in staged:
+            changes = VersionMeta.of_item(item).differences(effective_meta(item, v))
             self.events.record(
                 "knowledge.published", actor.id, f"{item.id}:{v.number}",
-                {"content_hash": v.content_hash, "previous": item.current_version, "approved_by": v.approved_by},
+                {"content_hash": v.content_hash, "previous": item.current_version, "approved_by": v.approved_by,
+                 "metadata_changes": {k: list(c) for k, c in changes.items()}},
             )
         return [self.store.get_version(item.id, v.number) for item, v, _ in staged]
 
@@ -246,6 +262,11 @@ class KnowledgeService:
         if not actor.may_change(item.owner) and not actor.admin:
             raise PermissionDeniedError(f"{actor.id!r} may not act on {item_id!r}, owned by {item.owner!r}")
         return item, self.store.get_version(item_id, number)
+
+
+def effective_meta(item: KnowledgeItem, version: ItemVersion) -> VersionMeta:
+    """The metadata a version goes live with: its own, or the item's for versions from before it was versioned."""
+    return version.meta if version.meta is not None else VersionMeta.of_item(item)
 
 
 def _merge_tags(item: KnowledgeItem, incoming: tuple[Tag, ...]) -> list[Tag]:

@@ -34,10 +34,14 @@ class KnowledgeQueries:
         return self._store.get_version(item_id, number)
 
     def diff(self, item_id: str, left: int, right: int) -> VersionDiff:
-        return diff_versions(self.get_version(item_id, left), self.get_version(item_id, right))
+        return diff_versions(self.get_version(item_id, left), self.get_version(item_id, right),
+                             self.get_item(item_id))
 
     def unit(self, unit_id: str) -> Unit | None:
         return self._store.unit(unit_id)
+
+    def units(self) -> list[Unit]:
+        return self._store.list_units()
 
     def unit_name(self, unit_id: str) -> str:
         """The unit's name, or its id when the unit is not registered."""

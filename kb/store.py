@@ -26,6 +26,7 @@ from kb.models import (
     Tag,
     Unit,
     VersionContent,
+    VersionMeta,
     VersionState,
 )
 from kb.schema import metadata
@@ -77,6 +78,8 @@ item_versions = sa.Table(
     sa.Column("approved_by", sa.String(128), nullable=True),
     sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # Owner, level, audience, tags, related, source path proposed with this version; applied at publish.
+    sa.Column("meta", sa.JSON, nullable=True),
 )
 
 chunks = sa.Table(
@@ -176,6 +179,7 @@ def _version(row: Any) -> ItemVersion:
         approved_by=row.approved_by,
         published_at=_aware(row.published_at),
         created_at=_aware(row.created_at),
+        meta=VersionMeta.model_validate(row.meta) if row.meta else None,
     )
 
 
@@ -266,6 +270,7 @@ class SqlStore:
         values = version.model_dump(mode="python")
         values["content"] = version.content.model_dump(mode="json")
         values["state"] = version.state.value
+        values["meta"] = version.meta.model_dump(mode="json") if version.meta is not None else None
         stmt = item_versions.insert().values(**values)
         if conn is None:
             with self.tx() as c:

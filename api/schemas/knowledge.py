@@ -18,13 +18,30 @@ class ItemPublic(Public):
     kind: Kind = Field(description="Kind of the item")
     title: str = Field(description="Title")
     owner: str = Field(description="Owner unit (谁录入谁负责)")
+    owner_name: str | None = Field(default=None, description="Owner unit's name, for display")
     level: Level = Field(description="市/区/街镇 level")
+    audience: list[Audience] = Field(description="个人 and/or 法人 (live metadata; a draft's changes are in its version)")
     status: ItemStatus = Field(description="Lifecycle status")
     current_version: int | None = Field(description="Live (published) version, if any")
     latest_version: int = Field(description="Newest version number")
     retired_reason: str | None = Field(description="Why it was retired")
     replaced_by: str | None = Field(description="The item replacing it")
     updated_at: dt.datetime | None = Field(description="Last change")
+
+
+class VersionMetaPublic(Public):
+    owner: str = Field(description="Owner unit this version goes live under")
+    level: Level = Field(description="市/区/街镇 level")
+    audience: list[Audience] = Field(description="个人 and/or 法人")
+    tags: list[str] = Field(description="Tag names")
+    related: list[str] = Field(description="Related item ids")
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _names(cls, value: object) -> object:
+        if isinstance(value, (list, tuple)):
+            return [getattr(t, "tag", t) for t in value]
+        return value
 
 
 class VersionPublic(Public):
@@ -37,6 +54,9 @@ class VersionPublic(Public):
     effective_from: dt.date = Field(description="In force from")
     expires_at: dt.date | None = Field(description="In force until (exclusive)")
     content_hash: str = Field(description="Hash of the normalised content")
+    meta: VersionMetaPublic | None = Field(
+        default=None, description="Owner, level, audience, tags and related items proposed with this version; "
+                                  "they go live only when it is published")
     content: dict[str, Any] | None = Field(default=None, description="Title, sections, 文号 (only on single reads)")
 
     @field_validator("content", mode="before")
@@ -91,6 +111,8 @@ class DiffPublic(Public):
     changed_sections: list[str] = Field(description="Headings that changed")
     sections: list[SectionDiffPublic] = Field(description="Per-section change, with left/right text and unified diff")
     dates_changed: dict[str, list[str | None]] = Field(description="Dates that changed, field -> [left, right]")
+    metadata_changed: dict[str, list[str | None]] = Field(
+        description="Metadata that changed (owner, level, audience, tags, related, source_path) -> [left, right]")
 
 
 class IngestOutcomePublic(Public):

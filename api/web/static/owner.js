@@ -63,6 +63,14 @@
     const d = await QS.api(`/api/v1/knowledge/items/${current.id}/diff?left=${l}&right=${r}`);
     const box = document.getElementById("diff"); box.innerHTML = "";
     const grid = QS.el("div", {class: "diff"}, QS.el("strong", {}, "v" + d.left), QS.el("strong", {}, "v" + d.right));
+    // Metadata and dates go live with the version too, so they are reviewed here like the sections.
+    const META = {owner: "责任单位", level: "层级", audience: "服务对象", tags: "标签", related: "关联条目", source_path: "来源文件",
+                  effective_from: "生效日期", expires_at: "失效日期", review_due: "复审日期"};
+    for (const [field, pair] of Object.entries(Object.assign({}, d.metadata_changed || {}, d.dates_changed || {}))) {
+      const label = (META[field] || field) + "（有修改）";
+      grid.append(QS.el("div", {class: "changed meta-change", "data-field": field}, QS.el("b", {}, label), QS.el("pre", {}, pair[0] || "（无）")),
+                  QS.el("div", {class: "changed meta-change", "data-field": field}, QS.el("b", {}, label), QS.el("pre", {}, pair[1] || "（无）")));
+    }
     for (const s of d.sections) {
       const tag = {changed: "（有修改）", added: "（新增）", removed: "（删除）", same: ""}[s.change];
       grid.append(QS.el("div", {class: s.change}, QS.el("b", {}, s.heading + tag), QS.el("pre", {}, s.left)),
@@ -80,7 +88,7 @@
     const base = current || {};
     const v = await QS.api("/api/v1/knowledge/drafts", {method: "POST", body: {
       id: document.getElementById("draft-id").value.trim() || base.id, kind: base.kind || "guide",
-      owner: base.owner || (me.units || [])[0], level: base.level || "区", audience: ["个人"],
+      owner: base.owner || (me.units || [])[0], level: base.level || "区", audience: base.audience || ["个人"],
       title: document.getElementById("draft-title").value.trim() || base.title, sections,
       effective_from: new Date().toISOString().slice(0, 10), change_note: document.getElementById("note").value}});
     QS.toast(`已保存草稿 v${v.number}`); await openItem(v.item_id); await loadItems();
@@ -98,7 +106,7 @@
       const cited = t.cited || [];
       const first = cited.length ? cited[0].split("@") : ["", ""];
       const item = QS.el("input", {class: "t-item", placeholder: "知识条目编号", value: first[0], maxlength: "100"});
-      const version = QS.el("input", {class: "t-version", type: "number", min: "1", placeholder: "新版本号", style: "width:90px"});
+      const version = QS.el("input", {class: "t-version", type: "number", min: "1", placeholder: "新版本号"});
       const note = QS.el("input", {class: "t-note", placeholder: "整改说明 / 申诉理由", maxlength: "500"});
       const kind = QS.el("select", {class: "t-kind"}, QS.el("option", {value: "误评"}, "误评"), QS.el("option", {value: "恶意差评"}, "恶意差评"));
       const row = QS.el("div", {class: "item ticket" + (t.overdue ? " overdue" : ""), "data-ticket": t.id, "data-status": t.status},
