@@ -5,12 +5,13 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Path, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from api.container import Container
 from api.deps import ContainerDep, CurrentPrincipal, LoggedIn
 from api.schemas import (
+    DB_INT_MAX,
     ERRORS,
     DecisionIn,
     DiffPublic,
@@ -23,10 +24,20 @@ from api.schemas import (
     page,
 )
 from guardrails.errors import InvalidInput, NotFound
-from guardrails.roles import Action, Principal, Resource, Role, require, to_actor
+from guardrails.roles import Action, Principal, Resource, Role, authorize, require, to_actor
 from ingest.jobs import MAX_UPLOAD_BYTES, UPLOADS_DIR
 from kb.lifecycle import ItemDraft
-from kb.models import Audience, ItemStatus, ItemVersion, Kind, KnowledgeItem, Level, Section, VersionContent
+from kb.models import (
+    Audience,
+    ItemStatus,
+    ItemVersion,
+    Kind,
+    KnowledgeItem,
+    Level,
+    Section,
+    VersionContent,
+    VersionState,
+)
 from kb.runtime import LifecycleStep
 
 router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"], responses=ERRORS)
@@ -34,6 +45,9 @@ INGEST_PATH = "/api/v1/knowledge/ingest"
 E = TypeVar("E", bound=StrEnum)
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
 Offset = Annotated[int, Query(ge=0, le=100000, description="Results to skip")]
+VersionNumber = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="Version number")]
+# Versions anyone may read: what is or was live. Drafts, reviews, approvals and withdrawn drafts are not.
+PUBLIC_STATES = frozenset({VersionState.PUBLISHED, VersionState.SUPERSEDED, VersionState.RETIRED})
 
 
 def _enum(enum: type[E], value: str, name: str) -> E:
@@ -55,46 +69,81 @@ def list_items(
     found = container.kb.queries.list_items(owner=owner, kind=kind, status=status)
     if mine:
         found = [i for i in found if i.owner in principal.units]
-    return page([ItemPublic.model_validate(i) for i in found], limit, offset)
+    names = _unit_names(container)
+    shown = [_item_view(principal, names, i) for i in found if _item_visible(principal, i)]
+    return page(shown, limit, offset)
+
+
+def _sees_drafts(principal: Principal, item: KnowledgeItem) -> bool:
+    """Unpublished work is for the owner unit, reviewers, auditors and admins only."""
+    return authorize(principal, Action.KNOWLEDGE_READ_DRAFT, Resource(kind="knowledge", id=item.id,
+                                                                      unit=item.owner)).allowed
+
+
+def _item_visible(principal: Principal, item: KnowledgeItem) -> bool:
+    """An item that was never published (a draft, or one retired before it went live) exists only for those who
+    see drafts; to everyone else it is not there at all, title included."""
+    return item.current_version is not None or _sees_drafts(principal, item)
+
+
+def _unit_names(container: Container) -> dict[str, str]:
+    return {u.id: u.name for u in container.kb.queries.units()}
+
+
+def _item_view(principal: Principal, names: dict[str, str], item: KnowledgeItem) -> ItemPublic:
+    view = ItemPublic.model_validate(item).model_copy(update={"owner_name": names.get(item.owner, item.owner)})
+    if not _sees_drafts(principal, item):  # do not reveal that a newer draft exists
+        view = view.model_copy(update={"latest_version": item.current_version or 0})
+    return view
+
+
+def _visible_item(principal: Principal, container: Container, item_id: str) -> KnowledgeItem:
+    require(principal, Action.KNOWLEDGE_READ, Resource(kind="knowledge", id=item_id))
+    item = container.kb.queries.find_item(item_id)
+    if item is None or not _item_visible(principal, item):
+        raise NotFound(f"no knowledge item {item_id!r}; list items with GET /api/v1/knowledge/items")
+    return item
+
+
+def _readable_version(principal: Principal, container: Container, item: KnowledgeItem, number: int) -> ItemVersion:
+    """Published history is public; drafts (and reviews, approvals, withdrawn drafts) only for those who see
+    drafts. A hidden version answers 404 like a missing one, so its existence does not leak either."""
+    v = container.kb.queries.get_version(item.id, number)
+    if v.state not in PUBLIC_STATES and not _sees_drafts(principal, item):
+        raise NotFound(f"item {item.id!r} has no version {number} you may read")
+    return v
 
 
 @router.get("/items/{item_id}", response_model=ItemPublic, summary="Get an item")
 def get_item(item_id: str, principal: CurrentPrincipal, container: ContainerDep) -> ItemPublic:
-    require(principal, Action.KNOWLEDGE_READ, Resource(kind="knowledge", id=item_id))
-    return ItemPublic.model_validate(container.kb.queries.get_item(item_id))
-
-
-def _readable(principal: Principal, item: KnowledgeItem, v: ItemVersion) -> None:
-    """Published history is public; drafts are visible to the owner unit (and admins) only."""
-    require(principal, Action.KNOWLEDGE_READ, Resource(kind="knowledge", id=item.id, unit=item.owner))
-    if v.state.value in ("draft", "in_review", "approved", "withdrawn"):
-        require(principal, Action.KNOWLEDGE_DRAFT, Resource(kind="knowledge", id=item.id, unit=item.owner))
+    return _item_view(principal, _unit_names(container), _visible_item(principal, container, item_id))
 
 
 @router.get("/items/{item_id}/versions", response_model=Page[VersionPublic], summary="Versions of an item")
 def list_versions(item_id: str, principal: CurrentPrincipal, container: ContainerDep, limit: Limit = 50,
                   offset: Offset = 0) -> Page[VersionPublic]:
-    item = container.kb.queries.get_item(item_id)
-    require(principal, Action.KNOWLEDGE_READ, Resource(kind="knowledge", id=item.id, unit=item.owner))
-    versions = [VersionPublic.model_validate(v).summary() for v in container.kb.queries.list_versions(item.id)]
+    item = _visible_item(principal, container, item_id)
+    drafts = _sees_drafts(principal, item)
+    versions = [VersionPublic.model_validate(v).summary() for v in container.kb.queries.list_versions(item.id)
+                if drafts or v.state in PUBLIC_STATES]
     return page(versions, limit, offset)
 
 
 @router.get("/items/{item_id}/versions/{number}", response_model=VersionPublic, summary="One version with content")
-def get_version(item_id: str, number: int, principal: CurrentPrincipal, container: ContainerDep) -> VersionPublic:
-    item = container.kb.queries.get_item(item_id)
-    v = container.kb.queries.get_version(item.id, number)
-    _readable(principal, item, v)
-    return VersionPublic.model_validate(v)
+def get_version(item_id: str, number: VersionNumber, principal: CurrentPrincipal,
+                container: ContainerDep) -> VersionPublic:
+    item = _visible_item(principal, container, item_id)
+    return VersionPublic.model_validate(_readable_version(principal, container, item, number))
 
 
-@router.get("/items/{item_id}/diff", response_model=DiffPublic, summary="Section-by-section diff of two versions")
+@router.get("/items/{item_id}/diff", response_model=DiffPublic,
+            summary="Section-by-section diff of two versions, with their dates and metadata")
 def diff(item_id: str, principal: CurrentPrincipal, container: ContainerDep,
-         left: Annotated[int, Query(ge=1, description="Left version")],
-         right: Annotated[int, Query(ge=1, description="Right version")]) -> DiffPublic:
-    item = container.kb.queries.get_item(item_id)
-    _readable(principal, item, container.kb.queries.get_version(item.id, left))
-    _readable(principal, item, container.kb.queries.get_version(item.id, right))
+         left: Annotated[int, Query(ge=1, le=DB_INT_MAX, description="Left version")],
+         right: Annotated[int, Query(ge=1, le=DB_INT_MAX, description="Right version")]) -> DiffPublic:
+    item = _visible_item(principal, container, item_id)
+    _readable_version(principal, container, item, left)
+    _readable_version(principal, container, item, right)
     return DiffPublic.model_validate(container.kb.queries.diff(item.id, left, right))
 
 
@@ -133,7 +182,7 @@ def transition(container: Container, principal: Principal, name: LifecycleStep, 
 
 @router.post("/items/{item_id}/versions/{number}/{action}", response_model=VersionPublic,
              summary="submit, approve or publish a version (four-eyes on approve)")
-async def decide(item_id: str, number: int, action: str, body: DecisionIn, principal: LoggedIn,
+async def decide(item_id: str, number: VersionNumber, action: str, body: DecisionIn, principal: LoggedIn,
                  container: ContainerDep) -> VersionPublic:
     step = next((s for s in _ACTIONS if s == action), None)
     if step is None:

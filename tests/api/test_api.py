@@ -103,7 +103,7 @@ def test_knowledge_draft_review_publish_with_unit_scope_and_four_eyes(client, to
     assert_envelope(client.post("/api/v1/knowledge/drafts", json=draft, headers=auth(tokens["citizen"])), 403)
     v1 = client.post("/api/v1/knowledge/drafts", json=draft, headers=owner)
     assert v1.status_code == 201, v1.text
-    assert client.get("/api/v1/knowledge/items/guide-api-test/versions/1").status_code == 403  # drafts are private
+    assert client.get("/api/v1/knowledge/items/guide-api-test/versions/1").status_code == 404  # drafts are private
     base = "/api/v1/knowledge/items/guide-api-test/versions/1"
     assert client.post(f"{base}/submit", json={"note": "请审核"}, headers=owner).json()["state"] == "in_review"
     assert_envelope(client.post(f"{base}/approve", json={}, headers=owner), 403)  # four-eyes: the author
@@ -114,8 +114,10 @@ def test_knowledge_draft_review_publish_with_unit_scope_and_four_eyes(client, to
     client.post("/api/v1/knowledge/drafts", json=draft2, headers=owner)
     d = client.get("/api/v1/knowledge/items/guide-api-test/diff", params={"left": 1, "right": 2}, headers=owner).json()
     assert d["changed_sections"] == ["申请材料"]
-    versions = client.get("/api/v1/knowledge/items/guide-api-test/versions", params={"limit": 1, "offset": 1}).json()
+    versions = client.get("/api/v1/knowledge/items/guide-api-test/versions", params={"limit": 1, "offset": 1},
+                          headers=owner).json()
     assert versions["total"] == 2 and versions["items"][0]["number"] == 2
+    assert client.get("/api/v1/knowledge/items/guide-api-test/versions").json()["total"] == 1  # v2 is a draft
     assert_envelope(client.post("/api/v1/knowledge/items/guide-api-test/retire", json={"reason": ""}, headers=owner), 422)
     done = client.post("/api/v1/knowledge/items/guide-api-test/retire", json={"reason": "测试结束"}, headers=owner).json()
     assert done["status"] == "retired" and done["retired_reason"] == "测试结束"

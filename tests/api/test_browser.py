@@ -348,3 +348,37 @@ def test_staff_return_reaches_my_applications_and_inbox(browser, live_server, to
         shot(page, "citizen-returned-390")
     finally:
         ctx.close()
+
+
+def test_pages_run_under_the_csp_and_the_audit_export_downloads(browser, live_server, tokens, open_as):
+    """No inline script or style is blocked on any page (so none is used), /docs renders from local assets, a
+    browser gets the Chinese 404 page, and the auditor's 导出 JSONL saves a JSON Lines file (#16)."""
+    import json
+
+    blocked: list[str] = []
+    for role, path in ((None, "/"), ("owner", "/owner"), ("reviewer", "/review"), ("citizen", "/me"),
+                       ("auditor", "/audit"), (None, "/k/guide-individual-business-reg/1"), (None, "/docs"),
+                       (None, "/no/such/page")):
+        ctx = browser.new_context(viewport=PHONE, locale="zh-CN")
+        page = ctx.new_page()
+        page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+        if role is not None:
+            page.goto(live_server.url + "/static/app.css")
+            page.evaluate("t => localStorage.setItem('qs_token', t)", tokens[role])
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("networkidle")
+        if path == "/docs":
+            page.wait_for_selector(".opblock", timeout=15_000)
+        if path == "/no/such/page":
+            assert "找不到这个页面" in page.inner_text("main")
+        ctx.close()
+    assert blocked == []
+    page = open_as("auditor", "/audit")
+    page.wait_for_load_state("networkidle")
+    with page.expect_download() as info:
+        page.click("#export")
+    download = info.value
+    assert download.suggested_filename.endswith(".jsonl")
+    lines = Path(download.path()).read_text(encoding="utf-8").strip().split("\n")
+    assert len(lines) > 1 and all(isinstance(json.loads(line), dict) for line in lines)
+    shot(page, "audit-export-390")
