@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 
 from pydantic import Field
 
@@ -27,6 +28,8 @@ from kb.models import (
     VersionMeta,
     VersionState,
 )
+from kb.sections import missing_sections
+from kb.settings import DEFAULT_GUIDE_SECTIONS
 from kb.store import SqlStore, utcnow
 
 log = logging.getLogger(__name__)
@@ -61,12 +64,14 @@ class KnowledgeService:
     """The only way knowledge changes. Every transition is checked, recorded and audited."""
 
     def __init__(
-        self, store: SqlStore, writer: IndexWriter, events: EventSink | None = None, four_eyes: bool = True
+        self, store: SqlStore, writer: IndexWriter, events: EventSink | None = None, four_eyes: bool = True,
+        guide_sections: Sequence[str] = DEFAULT_GUIDE_SECTIONS,
     ) -> None:
         self.store = store
         self.writer = writer
         self.events = events or NullSink()
         self.four_eyes = four_eyes
+        self.guide_sections = tuple(guide_sections)
 
     # -- authoring -------------------------------------------------------------------------------
     def propose(self, draft: ItemDraft, actor: Actor) -> ItemVersion:
@@ -131,11 +136,48 @@ class KnowledgeService:
         item, v = self._load(item_id, number, actor)
         if v.state != VersionState.DRAFT:
             raise LifecycleError(f"{item_id} v{number} is {v.state.value}; only a draft can be submitted")
+        missing = missing_sections(v.content, item.kind, self.guide_sections)
+        if missing:
+            raise InvalidContentError(
+                f"缺少必填章节：{'、'.join(missing)}。请补全后另存草稿再提交审核。"
+                f"({item_id} v{number} lacks the required section(s) {', '.join(missing)})"
+            )
         self.store.set_version_state(item_id, number, VersionState.IN_REVIEW, submitted_by=actor.id)
         if item.status == ItemStatus.DRAFT:
             self.store.update_item(item_id, status=ItemStatus.IN_REVIEW.value)
         self.events.record("knowledge.submitted", actor.id, f"{item_id}:{number}", {})
         return self.store.get_version(item_id, number)
+
+    def reject(self, item_id: str, number: int, actor: Actor, reason: str) -> ItemVersion:
+        """A reviewer sends a version under review (or approved, not yet live) back, with a reason its author
+        reads. Nothing live changes; the unit proposes a corrected draft."""
+        item, v = self._load(item_id, number, actor)
+        if v.state not in (VersionState.IN_REVIEW, VersionState.APPROVED):
+            raise LifecycleError(f"{item_id} v{number} is {v.state.value}; only a version under review can be rejected")
+        if self.four_eyes and actor.id == v.author:
+            raise PermissionDeniedError(
+                f"four-eyes: {actor.id!r} wrote {item_id} v{number}; withdraw it instead of rejecting it")
+        if not reason.strip():
+            raise InvalidContentError("退回需要填写原因，作者会看到它。(rejecting needs a reason the author reads)")
+        self._close(item, v, VersionState.REJECTED, reason.strip())
+        self.events.record("knowledge.rejected", actor.id, f"{item_id}:{number}",
+                           {"reason": reason.strip(), "author": v.author})
+        return self.store.get_version(item_id, number)
+
+    def withdraw(self, item_id: str, number: int, actor: Actor, reason: str = "") -> ItemVersion:
+        """The owner unit takes back a draft, or a version under review or approved, before it goes live."""
+        item, v = self._load(item_id, number, actor)
+        if v.state not in (VersionState.DRAFT, VersionState.IN_REVIEW, VersionState.APPROVED):
+            raise LifecycleError(f"{item_id} v{number} is {v.state.value}; only an unpublished version can be withdrawn")
+        self._close(item, v, VersionState.WITHDRAWN, reason.strip() or None)
+        self.events.record("knowledge.withdrawn", actor.id, f"{item_id}:{number}", {"reason": reason.strip()})
+        return self.store.get_version(item_id, number)
+
+    def _close(self, item: KnowledgeItem, v: ItemVersion, state: VersionState, note: str | None) -> None:
+        with self.store.tx() as conn:
+            self.store.set_version_state(item.id, v.number, state, conn, review_note=note)
+            if item.current_version is None and item.status == ItemStatus.IN_REVIEW:
+                self.store.update_item(item.id, conn, status=ItemStatus.DRAFT.value)  # never live: back to draft
 
     def approve(self, item_id: str, number: int, actor: Actor) -> ItemVersion:
         item, v = self._load(item_id, number, actor)

@@ -41,7 +41,8 @@ class VersionState(StrEnum):
     PUBLISHED = "published"  # the live version of the item
     SUPERSEDED = "superseded"  # was published, replaced by a newer version
     RETIRED = "retired"  # was live when the item was retired
-    WITHDRAWN = "withdrawn"  # a draft that never went live (replaced by a newer draft or rejected)
+    WITHDRAWN = "withdrawn"  # a draft that never went live: replaced by a newer draft, or withdrawn by its unit
+    REJECTED = "rejected"  # sent back by a reviewer with a reason (review_note); never went live
 
 
 class TagSource(StrEnum):
@@ -163,6 +164,7 @@ class ItemVersion(Value):
     published_at: dt.datetime | None = None
     created_at: dt.datetime
     meta: VersionMeta | None = None  # None only for rows written before metadata was versioned: the item's applies
+    review_note: str | None = None  # why it was rejected or withdrawn
 
     def in_force(self, as_of: dt.date) -> bool:
         return self.effective_from <= as_of and (self.expires_at is None or as_of < self.expires_at)

@@ -80,6 +80,7 @@ item_versions = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     # Owner, level, audience, tags, related, source path proposed with this version; applied at publish.
     sa.Column("meta", sa.JSON, nullable=True),
+    sa.Column("review_note", sa.Text, nullable=True),  # why a reviewer rejected it, or its unit withdrew it
 )
 
 chunks = sa.Table(
@@ -180,6 +181,7 @@ def _version(row: Any) -> ItemVersion:
         published_at=_aware(row.published_at),
         created_at=_aware(row.created_at),
         meta=VersionMeta.model_validate(row.meta) if row.meta else None,
+        review_note=row.review_note,
     )
 
 

@@ -39,6 +39,7 @@ from kb.models import (
     VersionState,
 )
 from kb.runtime import LifecycleStep
+from kb.sections import required_sections
 
 router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"], responses=ERRORS)
 INGEST_PATH = "/api/v1/knowledge/ingest"
@@ -116,7 +117,10 @@ def _readable_version(principal: Principal, container: Container, item: Knowledg
 
 @router.get("/items/{item_id}", response_model=ItemPublic, summary="Get an item")
 def get_item(item_id: str, principal: CurrentPrincipal, container: ContainerDep) -> ItemPublic:
-    return _item_view(principal, _unit_names(container), _visible_item(principal, container, item_id))
+    item = _visible_item(principal, container, item_id)
+    view = _item_view(principal, _unit_names(container), item)
+    return view.model_copy(update={"required_sections": list(
+        required_sections(item.kind, container.settings.guide_sections))})
 
 
 @router.get("/items/{item_id}/versions", response_model=Page[VersionPublic], summary="Versions of an item")
@@ -158,13 +162,16 @@ def draft(body: DraftIn, principal: LoggedIn, container: ContainerDep) -> Versio
         audience=tuple(_enum(Audience, a, "audience") for a in body.audience),
         content=VersionContent(title=body.title, sections=tuple(Section(heading=s.heading, text=s.text)
                                                                 for s in body.sections)),
-        effective_from=body.effective_from, expires_at=body.expires_at, change_note=body.change_note,
+        effective_from=body.effective_from, expires_at=body.expires_at, review_due=body.review_due,
+        change_note=body.change_note, related=tuple(body.related) if body.related is not None else (existing.related if existing else ()),
     )
     return VersionPublic.model_validate(container.kb.service.propose(d, to_actor(principal)))
 
 
 _ACTIONS: dict[LifecycleStep, Action] = {"submit": Action.KNOWLEDGE_SUBMIT, "approve": Action.KNOWLEDGE_APPROVE,
                                          "publish": Action.KNOWLEDGE_PUBLISH}
+# Decisions that close a version without it going live, with the note as their reason.
+_CLOSING: dict[str, Action] = {"reject": Action.KNOWLEDGE_APPROVE, "withdraw": Action.KNOWLEDGE_SUBMIT}
 
 
 def transition(container: Container, principal: Principal, name: LifecycleStep, item_id: str, number: int,
@@ -180,13 +187,30 @@ def transition(container: Container, principal: Principal, name: LifecycleStep, 
     return done
 
 
+def close_version(container: Container, principal: Principal, name: str, item_id: str, number: int,
+                  note: str) -> ItemVersion:
+    """reject (a reviewer, not the author, with a reason) or withdraw (the owner unit) a version not yet live."""
+    item = container.kb.queries.get_item(item_id)
+    v = container.kb.queries.get_version(item.id, number)
+    require(principal, _CLOSING[name], Resource(kind="knowledge", id=f"{item.id}:{number}", unit=item.owner,
+                                                author=v.author if name == "reject" else None))
+    actor = to_actor(principal)
+    if name == "reject":
+        return container.kb.service.reject(item.id, number, actor, note)
+    return container.kb.service.withdraw(item.id, number, actor, note)
+
+
 @router.post("/items/{item_id}/versions/{number}/{action}", response_model=VersionPublic,
-             summary="submit, approve or publish a version (four-eyes on approve)")
+             summary="submit, approve, publish, reject (with a reason) or withdraw a version (four-eyes on approve "
+                     "and reject)")
 async def decide(item_id: str, number: VersionNumber, action: str, body: DecisionIn, principal: LoggedIn,
                  container: ContainerDep) -> VersionPublic:
+    if action in _CLOSING:
+        closed = await run_in_threadpool(close_version, container, principal, action, item_id, number, body.note)
+        return VersionPublic.model_validate(closed).summary()
     step = next((s for s in _ACTIONS if s == action), None)
     if step is None:
-        raise InvalidInput(f"action {action!r} is unknown; use submit, approve or publish")
+        raise InvalidInput(f"action {action!r} is unknown; use submit, approve, publish, reject or withdraw")
     v = await run_in_threadpool(transition, container, principal, step, item_id, number, body.note)
     return VersionPublic.model_validate(v).summary()
 

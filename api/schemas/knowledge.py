@@ -27,6 +27,8 @@ class ItemPublic(Public):
     retired_reason: str | None = Field(description="Why it was retired")
     replaced_by: str | None = Field(description="The item replacing it")
     updated_at: dt.datetime | None = Field(description="Last change")
+    required_sections: list[str] | None = Field(
+        default=None, description="Sections a version must have to be submitted (single reads only)")
 
 
 class VersionMetaPublic(Public):
@@ -53,7 +55,9 @@ class VersionPublic(Public):
     change_note: str = Field(description="Change note")
     effective_from: dt.date = Field(description="In force from")
     expires_at: dt.date | None = Field(description="In force until (exclusive)")
+    review_due: dt.date | None = Field(default=None, description="When the owner unit should review it again (复审)")
     content_hash: str = Field(description="Hash of the normalised content")
+    review_note: str | None = Field(default=None, description="Why a reviewer rejected it or its unit withdrew it")
     meta: VersionMetaPublic | None = Field(
         default=None, description="Owner, level, audience, tags and related items proposed with this version; "
                                   "they go live only when it is published")
@@ -84,6 +88,9 @@ class DraftIn(Public):
     sections: list[SectionIn] = Field(min_length=1, max_length=30, description="Sections in order")
     effective_from: dt.date = Field(description="In force from")
     expires_at: dt.date | None = Field(default=None, description="In force until (exclusive)")
+    review_due: dt.date | None = Field(default=None, description="When the owner unit should review it again (复审)")
+    related: list[str] | None = Field(default=None, max_length=50,
+                                      description="Related item ids; omitted: the item's current ones are kept")
     change_note: str = Field(default="", max_length=500, description="Why this version")
 
 

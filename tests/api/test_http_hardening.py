@@ -142,3 +142,27 @@ def test_audit_export_is_json_lines(client, tokens):
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
     lines = r.text.strip().split("\n")
     assert len(lines) > 1 and all(isinstance(json.loads(line), dict) for line in lines)
+
+
+def test_reject_with_a_reason_and_withdraw_over_http(client, tokens):
+    owner, admin = auth(tokens["owner"]), auth(tokens["admin"])
+    sections = [{"heading": h, "text": f"{h}：内容。"} for h in ("申请条件", "申请材料", "办理流程", "办理时限",
+                                                              "收费标准", "设定依据")]
+    body = DRAFT | {"id": "guide-hardening-reject", "title": "退回测试指南", "sections": sections}
+    gutted = client.post("/api/v1/knowledge/drafts", headers=owner, json=body | {"sections": sections[1:2]}).json()
+    base = f"/api/v1/knowledge/items/guide-hardening-reject/versions/{gutted['number']}"
+    msg = assert_envelope(client.post(f"{base}/submit", json={}, headers=owner), 422)["error"]["message"]
+    assert msg.startswith("缺少必填章节：申请条件、办理流程")
+    v = client.post("/api/v1/knowledge/drafts", headers=owner, json=body).json()
+    base = f"/api/v1/knowledge/items/guide-hardening-reject/versions/{v['number']}"
+    assert client.post(f"{base}/submit", json={}, headers=owner).json()["state"] == "in_review"
+    assert_envelope(client.post(f"{base}/reject", json={"note": "我自己退回"}, headers=owner), 403)  # the author
+    assert_envelope(client.post(f"{base}/reject", json={"note": ""}, headers=admin), 422)
+    rejected = client.post(f"{base}/reject", json={"note": "办理时限与条例不符"}, headers=admin).json()
+    assert rejected["state"] == "rejected"
+    assert client.get(base, headers=owner).json()["review_note"] == "办理时限与条例不符"
+    v3 = client.post("/api/v1/knowledge/drafts", headers=owner, json=body | {"change_note": "改正时限"}).json()
+    base = f"/api/v1/knowledge/items/guide-hardening-reject/versions/{v3['number']}"
+    assert_envelope(client.post(f"{base}/withdraw", json={}, headers=auth(tokens["reviewer"])), 403)
+    assert client.post(f"{base}/withdraw", json={"note": "暂缓"}, headers=owner).json()["state"] == "withdrawn"
+    assert_envelope(client.post(f"{base}/frobnicate", json={}, headers=owner), 422)

@@ -223,3 +223,50 @@ def test_drafting_and_publishing_record_the_metadata_changes(kb, make_draft):
     published = [e for e in sink.events if e[0] == "knowledge.published"][-1]
     assert drafted[3]["metadata_changes"] == {"audience": ["法人", "个人"]}
     assert published[3]["metadata_changes"] == {"audience": ["法人", "个人"]}
+
+
+# -- editing that protects content: required sections, reject with a reason, withdraw (issue #16) ------------
+def test_a_draft_without_a_required_section_cannot_be_submitted(kb, make_draft):
+    publish_new(kb, make_draft())
+    gutted = kb.service.propose(make_draft(sections={"申请材料": "只剩这一节。"}), AUTHOR)  # saving is allowed
+    with pytest.raises(InvalidContentError, match="缺少必填章节：申请条件、办理流程、办理时限、收费标准、设定依据"):
+        kb.service.submit(gutted.item_id, gutted.number, AUTHOR)
+    with pytest.raises(InvalidContentError, match="缺少必填章节"):  # an admin's waiver submits too: same check
+        kb.service.publish_direct(gutted.item_id, gutted.number, Actor(id="root", admin=True))
+    assert kb.store.get_version(gutted.item_id, gutted.number).state == VersionState.DRAFT
+    assert kb.store.get_item("guide-test-item").current_version == 1
+    blank = make_draft(sections={**{s.heading: s.text for s in make_draft().content.sections}, "收费标准": "  "})
+    v = kb.service.propose(blank, AUTHOR)
+    with pytest.raises(InvalidContentError, match="收费标准"):
+        kb.service.submit(v.item_id, v.number, AUTHOR)
+
+
+def test_a_reviewer_rejects_with_a_reason_and_nothing_goes_live(kb, make_draft):
+    sink = MemorySink()
+    kb.service.events = sink
+    publish_new(kb, make_draft())
+    v2 = kb.service.propose(make_draft(audience=(Audience.PERSON,)), AUTHOR)
+    kb.service.submit(v2.item_id, v2.number, AUTHOR)
+    with pytest.raises(PermissionDeniedError, match="withdraw it instead"):
+        kb.service.reject(v2.item_id, v2.number, AUTHOR, "自己退回")
+    with pytest.raises(InvalidContentError, match="原因"):
+        kb.service.reject(v2.item_id, v2.number, APPROVER, " ")
+    done = kb.service.reject(v2.item_id, v2.number, APPROVER, "服务对象改为个人缺少依据")
+    assert done.state == VersionState.REJECTED and done.review_note == "服务对象改为个人缺少依据"
+    with pytest.raises(LifecycleError):
+        kb.service.approve(v2.item_id, v2.number, APPROVER)
+    assert kb.store.get_item("guide-test-item").audience == (Audience.ENTERPRISE,)
+    assert sink.events[-1][:3] == ("knowledge.rejected", "li", "guide-test-item:2")
+
+
+def test_the_unit_withdraws_a_version_under_review(kb, make_draft):
+    v = kb.service.propose(make_draft(), AUTHOR)
+    kb.service.submit(v.item_id, v.number, AUTHOR)
+    assert kb.store.get_item(v.item_id).status == ItemStatus.IN_REVIEW
+    with pytest.raises(PermissionDeniedError):
+        kb.service.withdraw(v.item_id, v.number, OTHER_UNIT)
+    done = kb.service.withdraw(v.item_id, v.number, AUTHOR, "还要补充材料")
+    assert done.state == VersionState.WITHDRAWN and done.review_note == "还要补充材料"
+    assert kb.store.get_item(v.item_id).status == ItemStatus.DRAFT  # never live: back to a draft item
+    with pytest.raises(LifecycleError, match="only an unpublished version"):
+        kb.service.withdraw(v.item_id, v.number, AUTHOR)

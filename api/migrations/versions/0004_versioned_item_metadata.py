@@ -2,6 +2,7 @@
 only when that version is published, so saving a draft never changes live knowledge.
 
 Existing versions get the item's current metadata: it is what they were published (or drafted) under.
+Versions also get `review_note`: why a reviewer rejected one or its unit withdrew it.
 
 Revision ID: 0004
 Revises: 0003
@@ -22,6 +23,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('item_versions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('meta', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('review_note', sa.Text(), nullable=True))
     bind = op.get_bind()
     items = sa.table('items', sa.column('id', sa.String), sa.column('owner', sa.String), sa.column('level', sa.String),
                      sa.column('audience', sa.JSON), sa.column('tags', sa.JSON), sa.column('related', sa.JSON),
@@ -35,4 +37,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table('item_versions', schema=None) as batch_op:
+        batch_op.drop_column('review_note')
         batch_op.drop_column('meta')
