@@ -296,6 +296,15 @@ class SqlStore:
             )
             return [_version(r) for r in rows]
 
+    def pending_versions(self) -> dict[str, tuple[int, VersionState]]:
+        """Each item's unpublished version in progress (draft, in review or approved; proposing a new draft
+        withdraws the older one, so there is at most one), as item id -> (number, state)."""
+        open_states = [VersionState.DRAFT.value, VersionState.IN_REVIEW.value, VersionState.APPROVED.value]
+        q = sa.select(item_versions.c.item_id, item_versions.c.number, item_versions.c.state).where(
+            item_versions.c.state.in_(open_states)).order_by(item_versions.c.number)
+        with self.tx() as conn:
+            return {r.item_id: (r.number, VersionState(r.state)) for r in conn.execute(q)}
+
     def set_version_state(
         self, item_id: str, number: int, state: VersionState, conn: Connection | None = None, **fields: Any
     ) -> None:

@@ -47,6 +47,12 @@ E = TypeVar("E", bound=StrEnum)
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
 Offset = Annotated[int, Query(ge=0, le=100000, description="Results to skip")]
 VersionNumber = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="Version number")]
+class PendingState(StrEnum):
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+
+
 # Versions anyone may read: what is or was live. Drafts, reviews, approvals and withdrawn drafts are not.
 PUBLIC_STATES = frozenset({VersionState.PUBLISHED, VersionState.SUPERSEDED, VersionState.RETIRED})
 
@@ -65,13 +71,24 @@ def list_items(
     kind: Annotated[Kind | None, Query(description="Only this kind")] = None,
     status: Annotated[ItemStatus | None, Query(description="Only this status")] = None,
     mine: Annotated[bool, Query(description="Only items of my units (owners)")] = False,
+    pending: Annotated[PendingState | None, Query(
+        description="Only items with a version in this state (a published item can have one in review)")] = None,
 ) -> Page[ItemPublic]:
     require(principal, Action.KNOWLEDGE_READ, Resource(kind="knowledge"))
     found = container.kb.queries.list_items(owner=owner, kind=kind, status=status)
     if mine:
         found = [i for i in found if i.owner in principal.units]
-    names = _unit_names(container)
-    shown = [_item_view(principal, names, i) for i in found if _item_visible(principal, i)]
+    names, open_versions = _unit_names(container), container.kb.queries.pending_versions()
+    shown = []
+    for i in found:
+        if not _item_visible(principal, i):
+            continue
+        view = _item_view(principal, names, i)
+        if _sees_drafts(principal, i) and i.id in open_versions:
+            number, state = open_versions[i.id]
+            view = view.model_copy(update={"pending_version": number, "pending_state": state})
+        if pending is None or view.pending_state == VersionState(pending.value):
+            shown.append(view)
     return page(shown, limit, offset)
 
 
@@ -118,9 +135,12 @@ def _readable_version(principal: Principal, container: Container, item: Knowledg
 @router.get("/items/{item_id}", response_model=ItemPublic, summary="Get an item")
 def get_item(item_id: str, principal: CurrentPrincipal, container: ContainerDep) -> ItemPublic:
     item = _visible_item(principal, container, item_id)
-    view = _item_view(principal, _unit_names(container), item)
-    return view.model_copy(update={"required_sections": list(
+    view = _item_view(principal, _unit_names(container), item).model_copy(update={"required_sections": list(
         required_sections(item.kind, container.settings.guide_sections))})
+    in_progress = container.kb.queries.pending_versions().get(item.id)
+    if in_progress is not None and _sees_drafts(principal, item):
+        view = view.model_copy(update={"pending_version": in_progress[0], "pending_state": in_progress[1]})
+    return view
 
 
 @router.get("/items/{item_id}/versions", response_model=Page[VersionPublic], summary="Versions of an item")

@@ -27,6 +27,9 @@ class ItemPublic(Public):
     retired_reason: str | None = Field(description="Why it was retired")
     replaced_by: str | None = Field(description="The item replacing it")
     updated_at: dt.datetime | None = Field(description="Last change")
+    pending_version: int | None = Field(default=None, description="Its version in progress (draft, in review or "
+                                        "approved), shown only to those who may see drafts")
+    pending_state: VersionState | None = Field(default=None, description="State of that version")
     required_sections: list[str] | None = Field(
         default=None, description="Sections a version must have to be submitted (single reads only)")
 

@@ -421,6 +421,10 @@ def test_owner_edits_from_the_current_version_and_cannot_submit_a_gutted_guide(o
     shot(owner, "owner-submit-diff-390")
     owner.click("#submit-yes")
     owner.wait_for_function("() => document.querySelector(\"#versions tr[data-version='3'] .v-state\").textContent === '审核中'")
+    owner.select_option("#status-filter", "pending:in_review")  # a published item with a version in review
+    owner.wait_for_selector(f"tr[data-item='{item_id}'] .badge.pending")
+    assert owner.inner_text(f"tr[data-item='{item_id}'] .badge.pending") == "审核中 v3"
+    shot(owner, "owner-in-review-filter-390")
 
     second = live_server.container.guardrails.accounts.add("owner-second-pair-of-eyes", "owner", ("sj-scjgj",))
     ctx = browser.new_context(viewport=PHONE, locale="zh-CN")

@@ -156,6 +156,11 @@ def test_reject_with_a_reason_and_withdraw_over_http(client, tokens):
     v = client.post("/api/v1/knowledge/drafts", headers=owner, json=body).json()
     base = f"/api/v1/knowledge/items/guide-hardening-reject/versions/{v['number']}"
     assert client.post(f"{base}/submit", json={}, headers=owner).json()["state"] == "in_review"
+    in_review = client.get("/api/v1/knowledge/items", params={"pending": "in_review", "limit": 200}, headers=owner)
+    found = {i["id"]: i for i in in_review.json()["items"]}
+    assert found["guide-hardening-reject"]["pending_version"] == v["number"]
+    assert "guide-hardening-reject" not in {i["id"] for i in client.get(
+        "/api/v1/knowledge/items", params={"pending": "in_review", "limit": 200}).json()["items"]}
     assert_envelope(client.post(f"{base}/reject", json={"note": "我自己退回"}, headers=owner), 403)  # the author
     assert_envelope(client.post(f"{base}/reject", json={"note": ""}, headers=admin), 422)
     rejected = client.post(f"{base}/reject", json={"note": "办理时限与条例不符"}, headers=admin).json()

@@ -13,13 +13,15 @@
   async function loadItems() {
     const st = document.getElementById("status-filter").value;
     const q = new URLSearchParams({limit, offset, mine: me.role === "owner"});
-    if (st) q.set("status", st);
+    if (st) q.set(st.split(":")[0], st.split(":")[1]);  // status:published, or pending:in_review (a version in review)
     const page = await QS.api("/api/v1/knowledge/items?" + q);
     const body = document.querySelector("#items tbody"); body.innerHTML = "";
     for (const it of page.items) {
       body.append(QS.el("tr", {"data-item": it.id},
         QS.el("td", {}, QS.el("a", {href: "#", class: "open-item", onclick: (e) => { e.preventDefault(); openItem(it.id); }}, it.title)),
-        QS.el("td", {class: "status"}, STATE[it.status] || it.status), QS.el("td", {}, `v${it.current_version || "-"} / ${it.latest_version}`)));
+        QS.el("td", {class: "status"}, STATE[it.status] || "状态未知",
+          it.pending_state && it.status !== "draft" && it.status !== "in_review" ? QS.el("span", {class: "badge pending"}, `${STATE[it.pending_state]} v${it.pending_version}`) : null),
+        QS.el("td", {}, `v${it.current_version || "-"} / ${it.latest_version}`)));
     }
     document.getElementById("pageinfo").textContent = `${page.total ? offset + 1 : 0}–${Math.min(offset + limit, page.total)} / 共 ${page.total} 条`;
     document.getElementById("prev").disabled = offset === 0;
