@@ -117,9 +117,16 @@ def test_owner_retires_item_and_citizen_no_longer_sees_it(open_as, live_server):
     shot(owner, "owner-items-390")
     owner.click(f"tr[data-item='{item_id}'] a.open-item")
     owner.wait_for_selector("#d-actions:not([hidden])")
-    owner.fill("#note", "政策调整，暂停在线答复")
-    owner.click("#retire")
-    owner.wait_for_function(f"() => document.querySelector(\"tr[data-item='{item_id}'] .status\").textContent === '已退出'")
+    owner.click("#retire")  # a dialog, not an immediate retirement: reason required, replacement offered
+    owner.wait_for_selector("#retire-box:not([hidden]) #retire-replacement option[value='guide-company-reg']",
+                            state="attached")
+    owner.click("#retire-yes")
+    owner.wait_for_function("() => document.getElementById('toast').textContent.includes('下线原因')")
+    assert live_server.container.kb.store.get_item(item_id).status.value == "published"
+    owner.fill("#retire-reason", "政策调整，暂停在线答复")
+    shot(owner, "owner-retire-dialog-390")
+    owner.click("#retire-yes")
+    owner.wait_for_function(f"() => document.querySelector(\"tr[data-item='{item_id}'] .status\").textContent === '已下线'")
     shot(owner, "owner-retired-390")
 
     send(citizen, question)
@@ -422,8 +429,8 @@ def test_owner_edits_from_the_current_version_and_cannot_submit_a_gutted_guide(o
     owner.click("#submit-yes")
     owner.wait_for_function("() => document.querySelector(\"#versions tr[data-version='3'] .v-state\").textContent === '审核中'")
     owner.select_option("#status-filter", "pending:in_review")  # a published item with a version in review
-    owner.wait_for_selector(f"tr[data-item='{item_id}'] .badge.pending")
-    assert owner.inner_text(f"tr[data-item='{item_id}'] .badge.pending") == "审核中 v3"
+    owner.wait_for_function(f"() => document.querySelectorAll('#items tbody tr').length === 1 && "
+                            f"document.querySelector(\"tr[data-item='{item_id}'] .badge.pending\")?.textContent === '审核中 v3'")
     shot(owner, "owner-in-review-filter-390")
 
     second = live_server.container.guardrails.accounts.add("owner-second-pair-of-eyes", "owner", ("sj-scjgj",))

@@ -2,7 +2,7 @@
 "use strict";
 (async function () {
   const me = await QS.header("/owner");
-  const STATE = {draft: "草稿", in_review: "审核中", approved: "已批准", published: "已发布", superseded: "已替代", withdrawn: "已撤回", rejected: "已退回", retired: "已退出"};
+  const STATE = {draft: "草稿", in_review: "审核中", approved: "已批准", published: "已发布", superseded: "已替代", withdrawn: "已撤回", rejected: "已退回", retired: "已下线"};
   const DEFAULT_REQUIRED = ["申请条件", "申请材料", "办理流程", "办理时限", "收费标准", "设定依据"];
   let offset = 0; const limit = 20; let current = null; let base = null;  // base: the version a new draft starts from
   if (me.role !== "owner" && me.role !== "admin") {
@@ -10,11 +10,14 @@
     return;
   }
   document.getElementById("units").textContent = (me.units || []).join("、");
+  let loading = 0;  // only the newest list request may fill the table (a filter change races a reload)
   async function loadItems() {
+    const mine = ++loading;
     const st = document.getElementById("status-filter").value;
     const q = new URLSearchParams({limit, offset, mine: me.role === "owner"});
     if (st) q.set(st.split(":")[0], st.split(":")[1]);  // status:published, or pending:in_review (a version in review)
     const page = await QS.api("/api/v1/knowledge/items?" + q);
+    if (mine !== loading) return;
     const body = document.querySelector("#items tbody"); body.innerHTML = "";
     for (const it of page.items) {
       body.append(QS.el("tr", {"data-item": it.id},
@@ -31,7 +34,7 @@
     const [item, versions] = await Promise.all([QS.api(`/api/v1/knowledge/items/${id}`), QS.api(`/api/v1/knowledge/items/${id}/versions?limit=200`)]);
     current = item;
     document.getElementById("d-title").textContent = item.title;
-    document.getElementById("d-meta").textContent = `${item.id} · ${item.owner_name || item.owner} · ${STATE[item.status] || "状态未知"}${item.retired_reason ? " · 退出原因：" + item.retired_reason : ""}`;
+    document.getElementById("d-meta").textContent = `${item.id} · ${item.owner_name || item.owner} · ${STATE[item.status] || "状态未知"}${item.retired_reason ? " · 下线原因：" + item.retired_reason : ""}${item.replaced_by ? " · 由 " + item.replaced_by + " 替代" : ""}`;
     const body = document.querySelector("#versions tbody"); body.innerHTML = "";
     const left = document.getElementById("left"), right = document.getElementById("right");
     left.innerHTML = right.innerHTML = "";
@@ -54,6 +57,7 @@
     document.getElementById("d-actions").hidden = item.status === "retired";
     document.getElementById("diff").innerHTML = "";
     document.getElementById("submit-confirm").hidden = true;
+    document.getElementById("retire-box").hidden = true;
     await startDraftFrom(item);
   }
   // A new draft starts from the live version (or the newest one, for an item never published): editing one
@@ -117,11 +121,25 @@
     };
     document.getElementById("submit-no").onclick = () => { bar.hidden = true; };
   }
+  // Taking an item offline is deliberate: a dialog asks for the reason and an optional replacement.
   document.getElementById("retire").addEventListener("click", async () => {
-    const reason = document.getElementById("note").value.trim();
-    if (!reason) { QS.toast("请填写退出原因"); return; }
-    await QS.api(`/api/v1/knowledge/items/${current.id}/retire`, {method: "POST", body: {reason}});
-    QS.toast("已退出：" + current.title); await openItem(current.id); await loadItems();
+    const box = document.getElementById("retire-box");
+    document.getElementById("retire-title").textContent = `下线“${current.title}”？`;
+    document.getElementById("retire-reason").value = document.getElementById("note").value.trim();
+    const select = document.getElementById("retire-replacement");
+    select.innerHTML = ""; select.append(QS.el("option", {value: ""}, "无替代条目"));
+    const live = await QS.api("/api/v1/knowledge/items?status=published&limit=200");
+    for (const it of live.items) if (it.id !== current.id && it.kind === current.kind) select.append(QS.el("option", {value: it.id}, `${it.title}（${it.owner_name || it.owner}）`));
+    box.hidden = false; document.getElementById("retire-reason").focus();
+  });
+  document.getElementById("retire-no").addEventListener("click", () => { document.getElementById("retire-box").hidden = true; });
+  document.getElementById("retire-yes").addEventListener("click", async () => {
+    const reason = document.getElementById("retire-reason").value.trim();
+    if (!reason) { QS.toast("请填写下线原因"); document.getElementById("retire-reason").focus(); return; }
+    const replaced = document.getElementById("retire-replacement").value || null;
+    await QS.api(`/api/v1/knowledge/items/${current.id}/retire`, {method: "POST", body: {reason, replaced_by: replaced}});
+    document.getElementById("retire-box").hidden = true;
+    QS.toast("已下线：" + current.title); await openItem(current.id); await loadItems();
   });
   document.getElementById("diff-btn").addEventListener("click", async () => {
     if (!current) return;
