@@ -26,17 +26,20 @@ from api.routes import (
     search,
 )
 from api.schemas import ERRORS
+from api.security import SecurityHeaders
 from ingest.jobs import MAX_UPLOAD_BYTES
 
 WEB = Path(__file__).parent / "web"
 
 
 def create_app(container: Container, max_body: int = MAX_BODY) -> FastAPI:
+    # /docs is served by pages.py from locally installed Swagger UI assets (no CDN); ReDoc is off (CDN only).
     app = FastAPI(title="QingSong 轻松办", version="0.1.0", description="Government knowledge base and 边聊边办 assistant",
-                  responses=ERRORS)
+                  responses=ERRORS, docs_url=None, redoc_url=None)
     app.state.container = container
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=max_body, paths={knowledge.INGEST_PATH: MAX_UPLOAD_BYTES + 256 * 1024})
+    app.add_middleware(SecurityHeaders)  # outermost: every response, errors and 413s included
 
     if container.settings.environment != "production":
         pid = str(os.getpid())
@@ -52,6 +55,7 @@ def create_app(container: Container, max_body: int = MAX_BODY) -> FastAPI:
               audit.router, ratings.router, accounts.router, openai_compat.router, me.router, pages.router):
         app.include_router(r)
 
+    app.mount("/static/swagger", StaticFiles(directory=pages.SWAGGER_UI), name="swagger")
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     return app
 

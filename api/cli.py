@@ -115,7 +115,7 @@ def _print_report(r: IngestReport) -> None:
     t = Table(title="ingest summary 导入结果")
     t.add_column("action")
     t.add_column("count", justify="right")
-    for action in ("create", "new_version", "publish_pending", "update_metadata", "retire", "unchanged"):
+    for action in ("create", "new_version", "publish_pending", "retire", "unchanged"):
         if r.count(action):
             t.add_row(action, str(r.count(action)))
     t.add_row("skipped (errors)", str(len(r.skipped)))
@@ -250,7 +250,7 @@ def kb_diff(item_id: str, left: int, right: int, as_json: JsonOpt = False) -> No
         _print_json(d.model_dump(mode="json"))
         return
     console.print(f"[bold]{item_id}[/bold] v{left} → v{right}; changed: {', '.join(d.changed_sections) or 'none'}")
-    for field, (a, b) in d.dates_changed.items():
+    for field, (a, b) in {**d.dates_changed, **d.metadata_changed}.items():
         console.print(f"{field}: {a} → {b}")
     for s in d.sections:
         if s.change == "changed":
@@ -286,6 +286,36 @@ def kb_approve(item_id: str, version: int, actor: ActorOpt) -> None:
 def kb_publish(item_id: str, version: int, actor: ActorOpt) -> None:
     """Publish an approved version (cut-over: the old version answers until the switch)."""
     _transition("publish", item_id, version, actor)
+
+
+@kb_app.command("reject")
+def kb_reject(
+    item_id: str, version: int, actor: ActorOpt,
+    reason: Annotated[str, typer.Option(help="Why it is sent back (退回原因); the author reads it.")],
+) -> None:
+    """Send a version under review back to its unit with a reason (four-eyes: not its author)."""
+    c = container()
+    try:
+        v = c.kb.service.reject(item_id, version, resolve_cli_actor(actor), reason)
+    except KbError as exc:
+        _fail(exc)
+        return
+    console.print(f"{item_id} v{v.number}: {v.state.value}")
+
+
+@kb_app.command("withdraw")
+def kb_withdraw(
+    item_id: str, version: int, actor: ActorOpt,
+    reason: Annotated[str, typer.Option(help="Why it is withdrawn (optional).")] = "",
+) -> None:
+    """Withdraw an unpublished version (draft, in review or approved) of your unit."""
+    c = container()
+    try:
+        v = c.kb.service.withdraw(item_id, version, resolve_cli_actor(actor), reason)
+    except KbError as exc:
+        _fail(exc)
+        return
+    console.print(f"{item_id} v{v.number}: {v.state.value}")
 
 
 @kb_app.command("retire")

@@ -39,10 +39,12 @@ def seed_demo_accounts(container: Container) -> list[tuple[str, str, str]]:
         if role in saved and accounts.authenticate(saved[role][1]) is not None:
             out.append((role, saved[role][0], saved[role][1]))
             continue
-        if accounts.find_by_name(name) is not None:  # token lost: replace the account
-            accounts.revoke(name)
+        lost = name if accounts.find_by_name(name) is not None else None
+        if lost is not None:  # token lost: replace the account (the new one first: the last admin stays revocable)
             name = f"{name}-{len(accounts.list())}"
         new = accounts.add(name, role, units, profile_id=profile, created_by="system")
+        if lost is not None:
+            accounts.revoke(lost)
         out.append((role, name, new.token))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -6,10 +6,11 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.security import error_page, wants_html
 from assistant.errors import AssistantError, ProfileNotFoundError, SessionNotFoundError, UnknownMatterError
 from feedback.errors import FeedbackError
 from guardrails.errors import Forbidden, GuardrailsError, InvalidInput, InvalidTransition, NotFound
@@ -50,7 +51,9 @@ def _status_of(exc: Exception) -> int:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code in (404, 405) and wants_html(request):  # a browser gets a page, API clients the envelope
+            return error_page(exc.status_code)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         resp = envelope(exc.status_code, code, str(exc.detail))
         if exc.headers:
@@ -73,8 +76,10 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(base, domain_error)
 
     @app.exception_handler(Exception)
-    async def internal_error(_: Request, exc: Exception) -> JSONResponse:
+    async def internal_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
+        if wants_html(request):
+            return error_page(500)
         return envelope(500, "internal_error", "服务器内部错误，请稍后再试。internal error; see the server log")
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.engine import Engine
 
-from guardrails.errors import InvalidInput, NotFound
+from guardrails.errors import InvalidInput, InvalidTransition, NotFound
 from guardrails.roles import Principal, Role
 from guardrails.tables import accounts
 from kb.events import EventSink, NullSink
@@ -129,6 +129,14 @@ class AccountStore:
         if acc.revoked_at is not None:
             return acc
         with self.engine.begin() as conn:
+            if acc.role == Role.ADMIN:  # nobody could manage accounts any more, nor undo this
+                others = conn.execute(sa.select(sa.func.count()).select_from(accounts).where(
+                    accounts.c.role == Role.ADMIN.value, accounts.c.revoked_at.is_(None), accounts.c.id != acc.id,
+                )).scalar_one()
+                if not others:
+                    raise InvalidTransition(
+                        f"不能撤销最后一个管理员账号 {acc.name!r}：请先添加另一位管理员。"
+                        f"(the last active admin cannot be revoked; add another admin first)")
             conn.execute(accounts.update().where(accounts.c.id == acc.id).values(revoked_at=dt.datetime.now(dt.UTC)))
         self.audit.record("account.revoked", revoked_by, acc.id, {"name": acc.name, "role": acc.role.value})
         return self.get(acc.id)

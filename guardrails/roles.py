@@ -26,6 +26,7 @@ class Role(StrEnum):
 
 class Action(StrEnum):
     KNOWLEDGE_READ = "knowledge.read"
+    KNOWLEDGE_READ_DRAFT = "knowledge.read_draft"  # unpublished items and versions: titles, content, history
     KNOWLEDGE_DRAFT = "knowledge.draft"
     KNOWLEDGE_SUBMIT = "knowledge.submit"
     KNOWLEDGE_APPROVE = "knowledge.approve"
@@ -117,6 +118,7 @@ POLICY_VERSION = 1
 # The whole policy in one table: action -> {role: scope}. A role missing from a row is denied.
 POLICY: dict[Action, dict[Role, Scope]] = {
     Action.KNOWLEDGE_READ: {C: Scope.ANY, OW: Scope.ANY, R: Scope.ANY, AU: Scope.ANY, AD: Scope.ANY},
+    Action.KNOWLEDGE_READ_DRAFT: {OW: Scope.UNIT, R: Scope.ANY, AU: Scope.ANY, AD: Scope.ANY},
     Action.KNOWLEDGE_DRAFT: {OW: Scope.UNIT, AD: Scope.ANY},
     Action.KNOWLEDGE_SUBMIT: {OW: Scope.UNIT, AD: Scope.ANY},
     Action.KNOWLEDGE_APPROVE: {OW: Scope.UNIT, AD: Scope.ANY},

@@ -11,14 +11,10 @@ from ingest.errors import SourceError
 from ingest.sources import RawRecord
 from kb.lifecycle import ItemDraft
 from kb.models import Audience, Kind, Level, Section, Tag, TagSource, Unit, VersionContent
+from kb.sections import required_sections
 from kb.text import normalize
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,126}[a-z0-9]$")
-KIND_SECTIONS = {
-    Kind.POLICY: ("政策概述", "支持内容"),
-    Kind.REVIEW_POINT: ("审查内容",),
-    Kind.FAQ: ("答复",),
-}
 EXTRA_KEYS = ("eligibility", "mianshen", "amount")
 
 
@@ -58,7 +54,7 @@ def to_draft(rec: RawRecord, units: dict[str, Unit], guide_sections: Sequence[st
                           "correct the dates")
     sections = tuple(Section(heading=h.strip(), text=normalize(t)) for h, t in rec.sections if h.strip())
     headings = {s.heading for s in sections if s.text}
-    required = tuple(guide_sections) if kind == Kind.GUIDE else KIND_SECTIONS[kind]
+    required = required_sections(kind, guide_sections)
     missing = [h for h in required if h not in headings]
     if missing:
         raise SourceError(path, f"a {kind.value} needs the section(s) {', '.join(missing)}", "sections",

@@ -117,12 +117,12 @@ def run_ingest(
 def apply_plan(
     plan: Plan, kb: KnowledgeBase, actor: Actor, publish: bool, report: IngestReport, progress: Progress | None = None
 ) -> None:
-    """Do the I/O: drafts first, then one batched publish, then metadata, then retirements (so a
+    """Do the I/O: drafts first, then one batched publish, then retirements (so a
     replacement created in the same batch exists before the item it replaces is retired)."""
     svc = kb.service
     to_publish: list[tuple[str, int, Outcome]] = []
-    order = {Action.CREATE: 0, Action.NEW_VERSION: 0, Action.PUBLISH_PENDING: 0, Action.UPDATE_METADATA: 1,
-             Action.UNCHANGED: 1, Action.RETIRE: 3}
+    order = {Action.CREATE: 0, Action.NEW_VERSION: 0, Action.PUBLISH_PENDING: 0, Action.UNCHANGED: 1,
+             Action.RETIRE: 3}
     steps = sorted(plan.steps, key=lambda s: order[s.action])
     for n, step in enumerate(steps, 1):
         if step.action == Action.RETIRE and to_publish:
@@ -146,14 +146,6 @@ def apply_plan(
                 svc.approve_waived(step.item_id, step.version, actor, "ingest --publish")
                 out = Outcome(source, step.item_id, step.action.value, step.version, step.reason)
                 to_publish.append((step.item_id, step.version, out))
-            elif step.action == Action.UPDATE_METADATA:
-                assert step.draft is not None
-                d = step.draft
-                kb.store.update_item(d.id, owner=d.owner, level=d.level.value, audience=list(d.audience),
-                                     related=list(d.related))
-                kb.store.bump_generation()
-                svc.events.record("knowledge.metadata_updated", actor.id, d.id, {"owner": d.owner})
-                report.outcomes.append(Outcome(source, step.item_id, step.action.value, None, step.reason))
             elif step.action == Action.RETIRE:
                 replaced = (step.draft.retire or {}).get("replaced_by") if step.draft else None
                 svc.retire(step.item_id, actor, step.reason or "retired by ingest", replaced)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from kb.lifecycle import ItemDraft, content_hash
+from kb.lifecycle import ItemDraft, content_hash, effective_meta
 from kb.models import ItemStatus, ItemVersion, KnowledgeItem, VersionState
 
 
@@ -13,7 +13,6 @@ class Action(StrEnum):
     CREATE = "create"
     NEW_VERSION = "new_version"
     PUBLISH_PENDING = "publish_pending"  # unchanged content whose draft is not live yet, with --publish
-    UPDATE_METADATA = "update_metadata"
     RETIRE = "retire"
     UNCHANGED = "unchanged"
 
@@ -67,15 +66,15 @@ def plan_ingest(
         same_dates = latest is not None and (latest.effective_from, latest.expires_at, latest.review_due) == (
             d.effective_from, d.expires_at, d.review_due,
         )
-        if not (same_content and same_dates):
-            changed = "content" if not same_content else "dates"
+        changed_meta = _metadata_changes(ex.item, latest, d)
+        if not (same_content and same_dates) or changed_meta:
+            # Metadata goes live only with a published version, so a metadata change is a new version too.
+            changed = "content" if not same_content else "dates" if not same_dates else ", ".join(changed_meta)
             plan.steps.append(Step(Action.NEW_VERSION, d.id, d, reason=f"{changed} changed"))
         elif publish and latest is not None and latest.state in (
             VersionState.DRAFT, VersionState.IN_REVIEW, VersionState.APPROVED,
         ):
             plan.steps.append(Step(Action.PUBLISH_PENDING, d.id, d, latest.number, reason="publish pending version"))
-        elif _metadata_changed(ex.item, d):
-            plan.steps.append(Step(Action.UPDATE_METADATA, d.id, d, reason="owner, audience, level or relations"))
         else:
             plan.steps.append(Step(Action.UNCHANGED, d.id))
         if wants_retire:
@@ -88,7 +87,12 @@ def plan_ingest(
     return plan
 
 
-def _metadata_changed(item: KnowledgeItem, d: ItemDraft) -> bool:
-    return (item.owner, item.level, tuple(item.audience), tuple(item.related)) != (
-        d.owner, d.level, tuple(d.audience), tuple(d.related),
-    )
+def _metadata_changes(item: KnowledgeItem, latest: ItemVersion | None, d: ItemDraft) -> list[str]:
+    """Names of the metadata fields (owner, level, audience, related) the source changes against the newest version.
+    Tags are not compared: machine tags are re-derived on every read and merged, never removed, by a version."""
+    if latest is None:
+        return []
+    m = effective_meta(item, latest)
+    return [name for name, a, b in (("owner", m.owner, d.owner), ("level", m.level, d.level),
+                                    ("audience", tuple(m.audience), tuple(d.audience)),
+                                    ("related", tuple(m.related), tuple(d.related))) if a != b]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from kb.models import ItemVersion, Value
+from kb.models import ItemVersion, KnowledgeItem, Value, VersionMeta
 
 
 class SectionDiff(Value):
@@ -21,6 +21,7 @@ class VersionDiff(Value):
     right: int
     title_changed: bool
     dates_changed: dict[str, tuple[str | None, str | None]]
+    metadata_changed: dict[str, tuple[str | None, str | None]] = {}
     sections: tuple[SectionDiff, ...]
 
     @property
@@ -28,7 +29,9 @@ class VersionDiff(Value):
         return [s.heading for s in self.sections if s.change != "same"]
 
 
-def diff_versions(a: ItemVersion, b: ItemVersion) -> VersionDiff:
+def diff_versions(a: ItemVersion, b: ItemVersion, item: KnowledgeItem | None = None) -> VersionDiff:
+    """Sections, dates and metadata (owner, level, audience, tags, related) that differ between two versions.
+    `item` stands in for the metadata of versions written before metadata was versioned."""
     left = {s.heading: s.text for s in a.content.sections}
     right = {s.heading: s.text for s in b.content.sections}
     order = list(left) + [h for h in right if h not in left]
@@ -53,7 +56,12 @@ def diff_versions(a: ItemVersion, b: ItemVersion) -> VersionDiff:
         va, vb = getattr(a, f), getattr(b, f)
         if va != vb:
             dates[f] = (str(va) if va else None, str(vb) if vb else None)
+    meta: dict[str, tuple[str | None, str | None]] = {}
+    fallback = VersionMeta.of_item(item) if item is not None else None
+    ma, mb = a.meta or fallback, b.meta or fallback
+    if ma is not None and mb is not None:
+        meta = ma.differences(mb)
     return VersionDiff(
         item_id=a.item_id, left=a.number, right=b.number, title_changed=a.content.title != b.content.title,
-        dates_changed=dates, sections=tuple(out),
+        dates_changed=dates, metadata_changed=meta, sections=tuple(out),
     )

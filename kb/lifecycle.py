@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 
 from pydantic import Field
 
@@ -24,8 +25,11 @@ from kb.models import (
     Tag,
     Value,
     VersionContent,
+    VersionMeta,
     VersionState,
 )
+from kb.sections import missing_sections
+from kb.settings import DEFAULT_GUIDE_SECTIONS
 from kb.store import SqlStore, utcnow
 
 log = logging.getLogger(__name__)
@@ -60,16 +64,22 @@ class KnowledgeService:
     """The only way knowledge changes. Every transition is checked, recorded and audited."""
 
     def __init__(
-        self, store: SqlStore, writer: IndexWriter, events: EventSink | None = None, four_eyes: bool = True
+        self, store: SqlStore, writer: IndexWriter, events: EventSink | None = None, four_eyes: bool = True,
+        guide_sections: Sequence[str] = DEFAULT_GUIDE_SECTIONS,
     ) -> None:
         self.store = store
         self.writer = writer
         self.events = events or NullSink()
         self.four_eyes = four_eyes
+        self.guide_sections = tuple(guide_sections)
 
     # -- authoring -------------------------------------------------------------------------------
     def propose(self, draft: ItemDraft, actor: Actor) -> ItemVersion:
-        """Add a draft version (creating the item if new). Earlier unpublished drafts are withdrawn."""
+        """Add a draft version (creating the item if new). Earlier unpublished drafts are withdrawn.
+
+        Nothing live changes here: the draft's metadata (owner, level, audience, tags, related, source) is
+        stored with the version and applied by `publish`, after the same four-eyes approval as its content.
+        Only a brand-new item takes its first draft's metadata, and it is not live until published."""
         if self.store.unit(draft.owner) is None:
             raise InvalidContentError(f"unknown owner unit {draft.owner!r}; add it to units.yaml first")
         if not actor.may_change(draft.owner):
@@ -82,6 +92,8 @@ class KnowledgeService:
         existing = self.store.find_item(draft.id)
         with self.store.tx() as conn:
             if existing is None:
+                meta = VersionMeta(owner=draft.owner, level=draft.level, audience=draft.audience, tags=draft.tags,
+                                   related=draft.related, source_path=draft.source_path)
                 item = KnowledgeItem(
                     id=draft.id, kind=draft.kind, title=draft.content.title, owner=draft.owner, level=draft.level,
                     audience=draft.audience, tags=draft.tags, related=draft.related, status=ItemStatus.DRAFT,
@@ -96,6 +108,9 @@ class KnowledgeService:
                     )
                 if existing.kind != draft.kind:
                     raise InvalidContentError(f"{draft.id!r} is a {existing.kind.value}, not a {draft.kind.value}")
+                meta = VersionMeta(owner=draft.owner, level=draft.level, audience=draft.audience,
+                                   tags=tuple(_merge_tags(existing, draft.tags)), related=draft.related,
+                                   source_path=draft.source_path or existing.source_path)
                 number = existing.latest_version + 1
                 for v in self.store.list_versions(draft.id):
                     if v.state in (VersionState.DRAFT, VersionState.IN_REVIEW, VersionState.APPROVED):
@@ -104,31 +119,65 @@ class KnowledgeService:
                 item_id=draft.id, number=number, content=draft.content, content_hash=content_hash(draft.content),
                 state=VersionState.DRAFT, author=actor.id, change_note=draft.change_note,
                 effective_from=draft.effective_from, expires_at=draft.expires_at, review_due=draft.review_due,
-                created_at=now,
+                created_at=now, meta=meta,
             )
             self.store.insert_version(version, conn)
-            fields: dict[str, object] = dict(
-                latest_version=number, owner=draft.owner, level=draft.level.value, audience=list(draft.audience),
-                related=list(draft.related), source_path=draft.source_path,
-            )
-            if existing is not None:
-                fields["tags"] = _merge_tags(existing, draft.tags)
-                if existing.status == ItemStatus.DRAFT:
-                    fields["title"] = draft.content.title
+            fields: dict[str, object] = dict(latest_version=number)
+            if existing is not None and existing.status == ItemStatus.DRAFT:
+                fields["title"] = draft.content.title  # never published: the list shows the newest draft's title
             self.store.update_item(draft.id, conn, **fields)
+        changes = VersionMeta.of_item(existing).differences(meta) if existing is not None else {}
         self.events.record("knowledge.drafted", actor.id, f"{draft.id}:{number}",
-                           {"content_hash": version.content_hash, "change_note": draft.change_note})
+                           {"content_hash": version.content_hash, "change_note": draft.change_note,
+                            "metadata_changes": {k: list(v) for k, v in changes.items()}})
         return version
 
     def submit(self, item_id: str, number: int, actor: Actor) -> ItemVersion:
         item, v = self._load(item_id, number, actor)
         if v.state != VersionState.DRAFT:
             raise LifecycleError(f"{item_id} v{number} is {v.state.value}; only a draft can be submitted")
+        missing = missing_sections(v.content, item.kind, self.guide_sections)
+        if missing:
+            raise InvalidContentError(
+                f"缺少必填章节：{'、'.join(missing)}。请补全后另存草稿再提交审核。"
+                f"({item_id} v{number} lacks the required section(s) {', '.join(missing)})"
+            )
         self.store.set_version_state(item_id, number, VersionState.IN_REVIEW, submitted_by=actor.id)
         if item.status == ItemStatus.DRAFT:
             self.store.update_item(item_id, status=ItemStatus.IN_REVIEW.value)
         self.events.record("knowledge.submitted", actor.id, f"{item_id}:{number}", {})
         return self.store.get_version(item_id, number)
+
+    def reject(self, item_id: str, number: int, actor: Actor, reason: str) -> ItemVersion:
+        """A reviewer sends a version under review (or approved, not yet live) back, with a reason its author
+        reads. Nothing live changes; the unit proposes a corrected draft."""
+        item, v = self._load(item_id, number, actor)
+        if v.state not in (VersionState.IN_REVIEW, VersionState.APPROVED):
+            raise LifecycleError(f"{item_id} v{number} is {v.state.value}; only a version under review can be rejected")
+        if self.four_eyes and actor.id == v.author:
+            raise PermissionDeniedError(
+                f"four-eyes: {actor.id!r} wrote {item_id} v{number}; withdraw it instead of rejecting it")
+        if not reason.strip():
+            raise InvalidContentError("退回需要填写原因，作者会看到它。(rejecting needs a reason the author reads)")
+        self._close(item, v, VersionState.REJECTED, reason.strip())
+        self.events.record("knowledge.rejected", actor.id, f"{item_id}:{number}",
+                           {"reason": reason.strip(), "author": v.author})
+        return self.store.get_version(item_id, number)
+
+    def withdraw(self, item_id: str, number: int, actor: Actor, reason: str = "") -> ItemVersion:
+        """The owner unit takes back a draft, or a version under review or approved, before it goes live."""
+        item, v = self._load(item_id, number, actor)
+        if v.state not in (VersionState.DRAFT, VersionState.IN_REVIEW, VersionState.APPROVED):
+            raise LifecycleError(f"{item_id} v{number} is {v.state.value}; only an unpublished version can be withdrawn")
+        self._close(item, v, VersionState.WITHDRAWN, reason.strip() or None)
+        self.events.record("knowledge.withdrawn", actor.id, f"{item_id}:{number}", {"reason": reason.strip()})
+        return self.store.get_version(item_id, number)
+
+    def _close(self, item: KnowledgeItem, v: ItemVersion, state: VersionState, note: str | None) -> None:
+        with self.store.tx() as conn:
+            self.store.set_version_state(item.id, v.number, state, conn, review_note=note)
+            if item.current_version is None and item.status == ItemStatus.IN_REVIEW:
+                self.store.update_item(item.id, conn, status=ItemStatus.DRAFT.value)  # never live: back to draft
 
     def approve(self, item_id: str, number: int, actor: Actor) -> ItemVersion:
         item, v = self._load(item_id, number, actor)
@@ -160,9 +209,13 @@ class KnowledgeService:
                 )
             if item.status == ItemStatus.RETIRED:
                 raise LifecycleError(f"{item_id} is retired; propose a new item instead")
+            meta = effective_meta(item, v)
+            if meta.owner != item.owner and self.store.unit(meta.owner) is None:
+                raise InvalidContentError(f"{item_id} v{number} names unknown owner unit {meta.owner!r}")
+            tags = tuple(_merge_tags(item, meta.tags))
             live = LiveVersion(
-                item_id=item_id, version=number, kind=item.kind, title=v.content.title, owner=item.owner,
-                level=item.level, audience=item.audience, tags=tuple(item.tag_names),
+                item_id=item_id, version=number, kind=item.kind, title=v.content.title, owner=meta.owner,
+                level=meta.level, audience=meta.audience, tags=tuple(t.tag for t in tags),
                 effective_from=v.effective_from, expires_at=v.expires_at, content_hash=v.content_hash,
             )
             staged.append((item, v, live))
@@ -177,15 +230,20 @@ class KnowledgeService:
                     item.id, v.number, VersionState.PUBLISHED, conn, published_at=utcnow(),
                     approved_by=v.approved_by or actor.id,
                 )
+                meta = effective_meta(item, v)  # the approved metadata goes live with the approved content
                 self.store.update_item(
-                    item.id, conn, status=ItemStatus.PUBLISHED.value, current_version=v.number, title=v.content.title
+                    item.id, conn, status=ItemStatus.PUBLISHED.value, current_version=v.number, title=v.content.title,
+                    owner=meta.owner, level=meta.level.value, audience=list(meta.audience),
+                    tags=_merge_tags(item, meta.tags), related=list(meta.related), source_path=meta.source_path,
                 )
             self.store.bump_generation(conn)
         self.writer.remove_others({item.id: v.number for item, v, _ in staged})  # 3. old chunks go last
         for item, v, _ in staged:
+            changes = VersionMeta.of_item(item).differences(effective_meta(item, v))
             self.events.record(
                 "knowledge.published", actor.id, f"{item.id}:{v.number}",
-                {"content_hash": v.content_hash, "previous": item.current_version, "approved_by": v.approved_by},
+                {"content_hash": v.content_hash, "previous": item.current_version, "approved_by": v.approved_by,
+                 "metadata_changes": {k: list(c) for k, c in changes.items()}},
             )
         return [self.store.get_version(item.id, v.number) for item, v, _ in staged]
 
@@ -246,6 +304,11 @@ class KnowledgeService:
         if not actor.may_change(item.owner) and not actor.admin:
             raise PermissionDeniedError(f"{actor.id!r} may not act on {item_id!r}, owned by {item.owner!r}")
         return item, self.store.get_version(item_id, number)
+
+
+def effective_meta(item: KnowledgeItem, version: ItemVersion) -> VersionMeta:
+    """The metadata a version goes live with: its own, or the item's for versions from before it was versioned."""
+    return version.meta if version.meta is not None else VersionMeta.of_item(item)
 
 
 def _merge_tags(item: KnowledgeItem, incoming: tuple[Tag, ...]) -> list[Tag]:

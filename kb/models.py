@@ -41,7 +41,8 @@ class VersionState(StrEnum):
     PUBLISHED = "published"  # the live version of the item
     SUPERSEDED = "superseded"  # was published, replaced by a newer version
     RETIRED = "retired"  # was live when the item was retired
-    WITHDRAWN = "withdrawn"  # a draft that never went live (replaced by a newer draft or rejected)
+    WITHDRAWN = "withdrawn"  # a draft that never went live: replaced by a newer draft, or withdrawn by its unit
+    REJECTED = "rejected"  # sent back by a reviewer with a reason (review_note); never went live
 
 
 class TagSource(StrEnum):
@@ -115,6 +116,38 @@ class KnowledgeItem(Value):
         return [t.tag for t in self.tags]
 
 
+class VersionMeta(Value):
+    """Item metadata proposed with a version. It goes live only when that version is published, so a saved
+    draft never moves an item to another unit or changes who it is for (four-eyes like the content)."""
+
+    owner: str
+    level: Level
+    audience: tuple[Audience, ...]
+    tags: tuple[Tag, ...] = ()
+    related: tuple[str, ...] = ()
+    source_path: str | None = None
+
+    @classmethod
+    def of_item(cls, item: KnowledgeItem) -> VersionMeta:
+        return cls(owner=item.owner, level=item.level, audience=item.audience, tags=item.tags, related=item.related,
+                   source_path=item.source_path)
+
+    def differences(self, other: VersionMeta) -> dict[str, tuple[str | None, str | None]]:
+        """Fields that differ, as readable strings (left, right); what a reviewer sees in the diff."""
+        out: dict[str, tuple[str | None, str | None]] = {}
+        for name in ("owner", "level", "audience", "tags", "related", "source_path"):
+            a, b = _readable(getattr(self, name)), _readable(getattr(other, name))
+            if a != b:
+                out[name] = (a, b)
+        return out
+
+
+def _readable(value: object) -> str | None:
+    if isinstance(value, tuple):
+        return "、".join(v.tag if isinstance(v, Tag) else str(v) for v in value) or None
+    return None if value is None else str(value)
+
+
 class ItemVersion(Value):
     item_id: str
     number: int
@@ -130,6 +163,8 @@ class ItemVersion(Value):
     approved_by: str | None = None
     published_at: dt.datetime | None = None
     created_at: dt.datetime
+    meta: VersionMeta | None = None  # None only for rows written before metadata was versioned: the item's applies
+    review_note: str | None = None  # why it was rejected or withdrawn
 
     def in_force(self, as_of: dt.date) -> bool:
         return self.effective_from <= as_of and (self.expires_at is None or as_of < self.expires_at)

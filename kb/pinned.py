@@ -75,11 +75,13 @@ def versions_at(
 
 
 def live_version(item: KnowledgeItem, v: ItemVersion) -> LiveVersion:
-    """The retriever's view of a version. Owner, level, audience and tags are the item's current ones (not
-    versioned); the title is the version's own."""
+    """The retriever's view of a version. Owner, level and audience are the version's own (they went live with
+    it); tags are the item's current ones (an owner's tag edits are not versioned); so is the title."""
+    owner, level, audience = (v.meta.owner, v.meta.level, v.meta.audience) if v.meta else (
+        item.owner, item.level, item.audience)
     return LiveVersion(
-        item_id=item.id, version=v.number, kind=item.kind, title=v.content.title, owner=item.owner, level=item.level,
-        audience=item.audience, tags=tuple(item.tag_names), effective_from=v.effective_from, expires_at=v.expires_at,
+        item_id=item.id, version=v.number, kind=item.kind, title=v.content.title, owner=owner, level=level,
+        audience=audience, tags=tuple(item.tag_names), effective_from=v.effective_from, expires_at=v.expires_at,
         content_hash=v.content_hash,
     )
 

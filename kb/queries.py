@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kb.diff import VersionDiff, diff_versions
-from kb.models import ItemStatus, ItemVersion, Kind, KnowledgeItem, Unit
+from kb.models import ItemStatus, ItemVersion, Kind, KnowledgeItem, Unit, VersionState
 from kb.store import SqlStore
 
 
@@ -30,14 +30,22 @@ class KnowledgeQueries:
     def list_versions(self, item_id: str) -> list[ItemVersion]:
         return self._store.list_versions(item_id)
 
+    def pending_versions(self) -> dict[str, tuple[int, VersionState]]:
+        """Item id -> (number, state) of its draft, in-review or approved version, if it has one."""
+        return self._store.pending_versions()
+
     def get_version(self, item_id: str, number: int) -> ItemVersion:
         return self._store.get_version(item_id, number)
 
     def diff(self, item_id: str, left: int, right: int) -> VersionDiff:
-        return diff_versions(self.get_version(item_id, left), self.get_version(item_id, right))
+        return diff_versions(self.get_version(item_id, left), self.get_version(item_id, right),
+                             self.get_item(item_id))
 
     def unit(self, unit_id: str) -> Unit | None:
         return self._store.unit(unit_id)
+
+    def units(self) -> list[Unit]:
+        return self._store.list_units()
 
     def unit_name(self, unit_id: str) -> str:
         """The unit's name, or its id when the unit is not registered."""

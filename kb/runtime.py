@@ -56,7 +56,8 @@ class KnowledgeBase:
         emb = with_query_cache(embedder or build_embedder(settings.embedder, settings.st_model_path))
         tokenizer = JiebaTokenizer()
         writer = IndexWriter(store, vectors, emb, settings.chunk_chars)
-        service = KnowledgeService(store, writer, events or NullSink(), four_eyes=settings.four_eyes)
+        service = KnowledgeService(store, writer, events or NullSink(), four_eyes=settings.four_eyes,
+                                   guide_sections=settings.guide_sections)
         retriever = HybridRetriever(
             store, vectors, emb, tokenizer,
             RetrievalConfig(dense_weight=settings.dense_weight, fusion=settings.fusion, candidates=settings.candidates),

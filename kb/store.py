@@ -26,6 +26,7 @@ from kb.models import (
     Tag,
     Unit,
     VersionContent,
+    VersionMeta,
     VersionState,
 )
 from kb.schema import metadata
@@ -77,6 +78,9 @@ item_versions = sa.Table(
     sa.Column("approved_by", sa.String(128), nullable=True),
     sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # Owner, level, audience, tags, related, source path proposed with this version; applied at publish.
+    sa.Column("meta", sa.JSON, nullable=True),
+    sa.Column("review_note", sa.Text, nullable=True),  # why a reviewer rejected it, or its unit withdrew it
 )
 
 chunks = sa.Table(
@@ -176,6 +180,8 @@ def _version(row: Any) -> ItemVersion:
         approved_by=row.approved_by,
         published_at=_aware(row.published_at),
         created_at=_aware(row.created_at),
+        meta=VersionMeta.model_validate(row.meta) if row.meta else None,
+        review_note=row.review_note,
     )
 
 
@@ -266,6 +272,7 @@ class SqlStore:
         values = version.model_dump(mode="python")
         values["content"] = version.content.model_dump(mode="json")
         values["state"] = version.state.value
+        values["meta"] = version.meta.model_dump(mode="json") if version.meta is not None else None
         stmt = item_versions.insert().values(**values)
         if conn is None:
             with self.tx() as c:
@@ -288,6 +295,15 @@ class SqlStore:
                 sa.select(item_versions).where(item_versions.c.item_id == item_id).order_by(item_versions.c.number)
             )
             return [_version(r) for r in rows]
+
+    def pending_versions(self) -> dict[str, tuple[int, VersionState]]:
+        """Each item's unpublished version in progress (draft, in review or approved; proposing a new draft
+        withdraws the older one, so there is at most one), as item id -> (number, state)."""
+        open_states = [VersionState.DRAFT.value, VersionState.IN_REVIEW.value, VersionState.APPROVED.value]
+        q = sa.select(item_versions.c.item_id, item_versions.c.number, item_versions.c.state).where(
+            item_versions.c.state.in_(open_states)).order_by(item_versions.c.number)
+        with self.tx() as conn:
+            return {r.item_id: (r.number, VersionState(r.state)) for r in conn.execute(q)}
 
     def set_version_state(
         self, item_id: str, number: int, state: VersionState, conn: Connection | None = None, **fields: Any

@@ -65,6 +65,12 @@ def test_lifecycle_commands_enforce_four_eyes(home, tmp_path):
     diff = run("kb", "diff", "guide-demo", "1", "2")
     assert "办理时限" in diff and "+9个工作日。" in diff
     assert json.loads(run("kb", "diff", "guide-demo", "1", "2", "--json"))["sections"]
+    run("kb", "submit", "guide-demo", "2", "--actor", "zhang@sj-scjgj")
+    run("kb", "reject", "guide-demo", "2", "--reason", "时限有误", "--actor", "zhang@sj-scjgj", code=2)  # the author
+    assert "rejected" in run("kb", "reject", "guide-demo", "2", "--reason", "时限有误", "--actor", "li@sj-scjgj")
+    write_guide(src, days=7)
+    run("ingest", str(src), "--actor", "zhang@sj-scjgj")
+    assert "withdrawn" in run("kb", "withdraw", "guide-demo", "3", "--actor", "zhang@sj-scjgj")
 
 
 def test_bad_input_gives_clear_errors(home, tmp_path):

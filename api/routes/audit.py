@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 
 from api.deps import ContainerDep, LoggedIn
 from api.schemas import (
+    DB_INT_MAX,
     ERRORS,
     JSON_ERRORS,
     ConsistencyPublic,
@@ -56,7 +57,8 @@ async def trace(turn_id: str, principal: LoggedIn, container: ContainerDep) -> T
 
 
 @router.get("/receipts/{seq}", response_model=ReceiptPublic, summary="Inclusion proof of one event")
-def receipt(seq: int, principal: LoggedIn, container: ContainerDep) -> ReceiptPublic:
+def receipt(seq: Annotated[int, Path(ge=0, le=DB_INT_MAX, description="Position of the event in the log")],
+            principal: LoggedIn, container: ContainerDep) -> ReceiptPublic:
     require(principal, Action.AUDIT_READ, Resource(kind="audit", id=str(seq)))
     return ReceiptPublic.of(container.guardrails.audit.inclusion_proof(seq))
 

@@ -7,8 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from swagger_ui_bundle import swagger_ui_path
 
 WEB = Path(__file__).parent.parent / "web"
+SWAGGER_UI = Path(str(swagger_ui_path))  # Swagger UI's own files, installed with the package: /docs works offline
 router = APIRouter(tags=["pages"], default_response_class=HTMLResponse)
 HTML: dict[int | str, dict[str, Any]] = {
     200: {"description": "An HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}
@@ -48,6 +50,13 @@ def audit_page() -> FileResponse:
             summary="A knowledge version as a readable guide (cited from chat answers)")
 def guide_page(item_id: str, version: str) -> FileResponse:
     return _serve("guide.html")  # the page reads item_id and version from its own URL
+
+
+@router.get("/docs", include_in_schema=False)
+def docs_page() -> FileResponse:
+    """Swagger UI over /openapi.json, from local assets and an external initialiser (the CSP allows no inline
+    script)."""
+    return _serve("docs.html")
 
 
 @router.get("/login", include_in_schema=False)

@@ -14,7 +14,7 @@ from api.schemas.chat import (
     TurnPublic,
     TurnRecordPublic,
 )
-from api.schemas.common import ERRORS, JSON_ERRORS, ErrorBody, ErrorEnvelope, Page, Public, page
+from api.schemas.common import DB_INT_MAX, ERRORS, JSON_ERRORS, ErrorBody, ErrorEnvelope, Page, Public, page
 from api.schemas.feedback import (
     DisputeIn,
     DisputeReviewIn,
@@ -45,7 +45,7 @@ from api.schemas.knowledge import (
 from api.schemas.review import ApplicationPublic, EditIn, HandoffNoteIn, HandoffPublic, HeldPublic, ReasonIn
 
 __all__ = [
-    "ERRORS", "JSON_ERRORS", "AccountIn", "AccountPublic", "ApplicationPublic", "BundlePublic", "ChatRequest", "CitedVersionPublic",
+    "DB_INT_MAX", "ERRORS", "JSON_ERRORS", "AccountIn", "AccountPublic", "ApplicationPublic", "BundlePublic", "ChatRequest", "CitedVersionPublic",
     "CurrentSessionPublic",
     "ConsistencyPublic", "DecisionIn", "DiffPublic", "DisputeIn", "DisputeReviewIn", "DraftIn", "EditIn",
     "ErrorBody", "ErrorEnvelope", "EventPublic", "HandoffNoteIn", "HandoffPublic", "HealthPublic", "HeldPublic",

@@ -8,6 +8,9 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
+# The largest integer a path or body field may carry into SQL: a 32-bit INTEGER column on PostgreSQL, and far
+# beyond any version number or log position. Bigger values get 422 instead of an overflow deep in the driver.
+DB_INT_MAX = 2**31 - 1
 
 
 class Public(BaseModel):

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from api.schemas.common import Public
+from api.schemas.common import DB_INT_MAX, Public
 from feedback.ratings import DisputeKind, ReasonTag, Ticket, TicketStatus
 from policy.eligibility import Outcome
 
@@ -57,7 +57,7 @@ class TicketDetailPublic(TicketPublic):
 
 class ResolveIn(Public):
     item_id: str = Field(min_length=1, max_length=100, description="Knowledge item that fixes the cause")
-    version: int = Field(ge=1, description="Its version")
+    version: int = Field(ge=1, le=DB_INT_MAX, description="Its version")
     note: str = Field(default="", max_length=500, description="Resolution note")
 
 

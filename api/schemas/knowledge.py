@@ -18,13 +18,35 @@ class ItemPublic(Public):
     kind: Kind = Field(description="Kind of the item")
     title: str = Field(description="Title")
     owner: str = Field(description="Owner unit (谁录入谁负责)")
+    owner_name: str | None = Field(default=None, description="Owner unit's name, for display")
     level: Level = Field(description="市/区/街镇 level")
+    audience: list[Audience] = Field(description="个人 and/or 法人 (live metadata; a draft's changes are in its version)")
     status: ItemStatus = Field(description="Lifecycle status")
     current_version: int | None = Field(description="Live (published) version, if any")
     latest_version: int = Field(description="Newest version number")
     retired_reason: str | None = Field(description="Why it was retired")
     replaced_by: str | None = Field(description="The item replacing it")
     updated_at: dt.datetime | None = Field(description="Last change")
+    pending_version: int | None = Field(default=None, description="Its version in progress (draft, in review or "
+                                        "approved), shown only to those who may see drafts")
+    pending_state: VersionState | None = Field(default=None, description="State of that version")
+    required_sections: list[str] | None = Field(
+        default=None, description="Sections a version must have to be submitted (single reads only)")
+
+
+class VersionMetaPublic(Public):
+    owner: str = Field(description="Owner unit this version goes live under")
+    level: Level = Field(description="市/区/街镇 level")
+    audience: list[Audience] = Field(description="个人 and/or 法人")
+    tags: list[str] = Field(description="Tag names")
+    related: list[str] = Field(description="Related item ids")
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _names(cls, value: object) -> object:
+        if isinstance(value, (list, tuple)):
+            return [getattr(t, "tag", t) for t in value]
+        return value
 
 
 class VersionPublic(Public):
@@ -36,7 +58,12 @@ class VersionPublic(Public):
     change_note: str = Field(description="Change note")
     effective_from: dt.date = Field(description="In force from")
     expires_at: dt.date | None = Field(description="In force until (exclusive)")
+    review_due: dt.date | None = Field(default=None, description="When the owner unit should review it again (复审)")
     content_hash: str = Field(description="Hash of the normalised content")
+    review_note: str | None = Field(default=None, description="Why a reviewer rejected it or its unit withdrew it")
+    meta: VersionMetaPublic | None = Field(
+        default=None, description="Owner, level, audience, tags and related items proposed with this version; "
+                                  "they go live only when it is published")
     content: dict[str, Any] | None = Field(default=None, description="Title, sections, 文号 (only on single reads)")
 
     @field_validator("content", mode="before")
@@ -64,6 +91,9 @@ class DraftIn(Public):
     sections: list[SectionIn] = Field(min_length=1, max_length=30, description="Sections in order")
     effective_from: dt.date = Field(description="In force from")
     expires_at: dt.date | None = Field(default=None, description="In force until (exclusive)")
+    review_due: dt.date | None = Field(default=None, description="When the owner unit should review it again (复审)")
+    related: list[str] | None = Field(default=None, max_length=50,
+                                      description="Related item ids; omitted: the item's current ones are kept")
     change_note: str = Field(default="", max_length=500, description="Why this version")
 
 
@@ -91,6 +121,8 @@ class DiffPublic(Public):
     changed_sections: list[str] = Field(description="Headings that changed")
     sections: list[SectionDiffPublic] = Field(description="Per-section change, with left/right text and unified diff")
     dates_changed: dict[str, list[str | None]] = Field(description="Dates that changed, field -> [left, right]")
+    metadata_changed: dict[str, list[str | None]] = Field(
+        description="Metadata that changed (owner, level, audience, tags, related, source_path) -> [left, right]")
 
 
 class IngestOutcomePublic(Public):

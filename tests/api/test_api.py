@@ -96,26 +96,30 @@ def test_knowledge_draft_review_publish_with_unit_scope_and_four_eyes(client, to
     owner, admin = auth(tokens["owner"]), auth(tokens["admin"])
     mine = client.get("/api/v1/knowledge/items", params={"mine": True, "limit": 200}, headers=owner).json()
     assert mine["items"] and {i["owner"] for i in mine["items"]} == {"sj-scjgj"}
+    sections = [{"heading": h, "text": f"{h}：测试内容。"} for h in ("申请条件", "申请材料", "办理流程", "办理时限",
+                                                                     "收费标准", "设定依据")]
     draft = {"id": "guide-api-test", "kind": "guide", "owner": "sj-scjgj", "level": "区", "audience": ["法人"],
-             "title": "接口测试办理指南", "sections": [{"heading": "申请材料", "text": "申请书1份。"}],
-             "effective_from": "2024-01-01", "change_note": "first"}
+             "title": "接口测试办理指南", "sections": sections, "effective_from": "2024-01-01", "change_note": "first"}
     assert_envelope(client.post("/api/v1/knowledge/drafts", json=draft | {"owner": "sj-mzj"}, headers=owner), 403)
     assert_envelope(client.post("/api/v1/knowledge/drafts", json=draft, headers=auth(tokens["citizen"])), 403)
     v1 = client.post("/api/v1/knowledge/drafts", json=draft, headers=owner)
     assert v1.status_code == 201, v1.text
-    assert client.get("/api/v1/knowledge/items/guide-api-test/versions/1").status_code == 403  # drafts are private
+    assert client.get("/api/v1/knowledge/items/guide-api-test/versions/1").status_code == 404  # drafts are private
     base = "/api/v1/knowledge/items/guide-api-test/versions/1"
     assert client.post(f"{base}/submit", json={"note": "请审核"}, headers=owner).json()["state"] == "in_review"
     assert_envelope(client.post(f"{base}/approve", json={}, headers=owner), 403)  # four-eyes: the author
     assert client.post(f"{base}/approve", json={}, headers=admin).json()["state"] == "approved"
     assert client.post(f"{base}/publish", json={}, headers=owner).json()["state"] == "published"
     assert_envelope(client.post(f"{base}/publish", json={}, headers=owner), 409)
-    draft2 = draft | {"sections": [{"heading": "申请材料", "text": "申请书2份。"}], "change_note": "second"}
+    draft2 = draft | {"sections": [sections[0], {"heading": "申请材料", "text": "申请书2份。"}, *sections[2:]],
+                      "change_note": "second"}
     client.post("/api/v1/knowledge/drafts", json=draft2, headers=owner)
     d = client.get("/api/v1/knowledge/items/guide-api-test/diff", params={"left": 1, "right": 2}, headers=owner).json()
     assert d["changed_sections"] == ["申请材料"]
-    versions = client.get("/api/v1/knowledge/items/guide-api-test/versions", params={"limit": 1, "offset": 1}).json()
+    versions = client.get("/api/v1/knowledge/items/guide-api-test/versions", params={"limit": 1, "offset": 1},
+                          headers=owner).json()
     assert versions["total"] == 2 and versions["items"][0]["number"] == 2
+    assert client.get("/api/v1/knowledge/items/guide-api-test/versions").json()["total"] == 1  # v2 is a draft
     assert_envelope(client.post("/api/v1/knowledge/items/guide-api-test/retire", json={"reason": ""}, headers=owner), 422)
     done = client.post("/api/v1/knowledge/items/guide-api-test/retire", json={"reason": "测试结束"}, headers=owner).json()
     assert done["status"] == "retired" and done["retired_reason"] == "测试结束"

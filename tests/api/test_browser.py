@@ -66,13 +66,13 @@ def send(page, text: str) -> None:
     before = page.locator(".msg.bot").count()
     page.fill("#text", text)
     page.click("#send")
-    page.wait_for_function(f"document.querySelectorAll('.msg.bot').length > {before}")
+    page.wait_for_function(f"() => document.querySelectorAll('.msg.bot').length > {before}")
 
 
 def click_choice(page, label: str) -> None:
     before = page.locator(".msg.bot").count()
     page.locator("#choices button", has_text=label).first.click()
-    page.wait_for_function(f"document.querySelectorAll('.msg.bot').length > {before}")
+    page.wait_for_function(f"() => document.querySelectorAll('.msg.bot').length > {before}")
 
 
 def test_citizen_completes_open_shop_to_confirmation(open_as):
@@ -92,7 +92,7 @@ def test_citizen_completes_open_shop_to_confirmation(open_as):
     shot(page, "citizen-confirm-390")
     before = page.locator(".msg.bot").count()
     page.click("#confirm")
-    page.wait_for_function(f"document.querySelectorAll('.msg.bot').length > {before}")
+    page.wait_for_function(f"() => document.querySelectorAll('.msg.bot').length > {before}")
     page.wait_for_selector("#application")
     assert "已提交申请" in page.inner_text("#application")
     assert page.locator("#checklist li").count() >= 1
@@ -117,9 +117,16 @@ def test_owner_retires_item_and_citizen_no_longer_sees_it(open_as, live_server):
     shot(owner, "owner-items-390")
     owner.click(f"tr[data-item='{item_id}'] a.open-item")
     owner.wait_for_selector("#d-actions:not([hidden])")
-    owner.fill("#note", "政策调整，暂停在线答复")
-    owner.click("#retire")
-    owner.wait_for_function(f"document.querySelector(\"tr[data-item='{item_id}'] .status\").textContent === '已退出'")
+    owner.click("#retire")  # a dialog, not an immediate retirement: reason required, replacement offered
+    owner.wait_for_selector("#retire-box:not([hidden]) #retire-replacement option[value='guide-company-reg']",
+                            state="attached")
+    owner.click("#retire-yes")
+    owner.wait_for_function("() => document.getElementById('toast').textContent.includes('下线原因')")
+    assert live_server.container.kb.store.get_item(item_id).status.value == "published"
+    owner.fill("#retire-reason", "政策调整，暂停在线答复")
+    shot(owner, "owner-retire-dialog-390")
+    owner.click("#retire-yes")
+    owner.wait_for_function(f"() => document.querySelector(\"tr[data-item='{item_id}'] .status\").textContent === '已下线'")
     shot(owner, "owner-retired-390")
 
     send(citizen, question)
@@ -139,7 +146,7 @@ def test_reviewer_releases_held_answer_and_auditor_sees_it_verified(open_as):
     answer = held.locator("textarea.edit-text").input_value()
     shot(reviewer, "review-queue-390")
     held.locator("button.approve").click()
-    reviewer.wait_for_function(f"!document.querySelector(\"[data-turn='{turn}']\")")
+    reviewer.wait_for_function(f"() => !document.querySelector(\"[data-turn='{turn}']\")")
 
     # The citizen's page polls its session and shows the released answer in place, without a reload.
     released = citizen.locator(f".msg.bot.released[data-released-for='{turn}']")
@@ -179,7 +186,7 @@ def test_bad_rating_in_web_chat_shows_up_in_owner_console(open_as, live_server):
     shot(owner, "owner-tickets-390")
     row.locator(".t-note").fill("答复与现行办事指南一致，属误评")
     row.locator(".t-dispute").click()
-    owner.wait_for_function(f"!document.querySelector(\".ticket[data-ticket='{ticket}']\")")
+    owner.wait_for_function(f"() => !document.querySelector(\".ticket[data-ticket='{ticket}']\")")
 
     reviewer = open_as("reviewer", "/review")
     dispute = reviewer.locator(f".item.dispute[data-ticket='{ticket}']")
@@ -187,7 +194,7 @@ def test_bad_rating_in_web_chat_shows_up_in_owner_console(open_as, live_server):
     assert "答复与现行办事指南一致" in dispute.inner_text()
     dispute.locator(".dispute-note").fill("核实为误评")
     dispute.locator("button.dispute-confirm").click()
-    reviewer.wait_for_function(f"!document.querySelector(\".dispute[data-ticket='{ticket}']\")")
+    reviewer.wait_for_function(f"() => !document.querySelector(\".dispute[data-ticket='{ticket}']\")")
     assert live_server.container.guardrails.audit.latest("ratings.dispute_confirmed", ticket) is not None
 
 
@@ -208,7 +215,7 @@ def test_reviewer_accepts_and_closes_a_handoff(open_as, live_server):
     shot(reviewer, "review-handoff-390")
     item.locator(".handoff-note").fill("已电话联系市民并解答")
     item.locator("button.handoff-close").click()
-    reviewer.wait_for_function(f"!document.querySelector(\"[data-handoff='{handoff}']\")")
+    reviewer.wait_for_function(f"() => !document.querySelector(\"[data-handoff='{handoff}']\")")
     assert reviewer.evaluate("document.documentElement.scrollWidth") <= 390 + 1
     turn = live_server.container.assistant.deps.store.handoffs(session)[0]["turn_id"]
     closed = live_server.container.guardrails.audit.latest("handoff.closed", turn)
@@ -254,7 +261,7 @@ def test_reload_keeps_the_form_login_to_submit_then_my_applications(browser, liv
 
         before = page.locator(".msg.bot").count()
         page.click("#confirm")
-        page.wait_for_function(f"document.querySelectorAll('.msg.bot').length > {before}")
+        page.wait_for_function(f"() => document.querySelectorAll('.msg.bot').length > {before}")
         page.wait_for_selector("#login-needed")
         assert "实名登录" in page.inner_text("#login-needed")
         assert page.locator("#application").count() == 0
@@ -269,7 +276,7 @@ def test_reload_keeps_the_form_login_to_submit_then_my_applications(browser, liv
         assert page.locator("#login-needed").count() == 0 and "您已登录" in page.inner_text("#logged-in-now")
         before = page.locator(".msg.bot").count()
         page.click("#confirm")
-        page.wait_for_function(f"document.querySelectorAll('.msg.bot').length > {before}")
+        page.wait_for_function(f"() => document.querySelectorAll('.msg.bot').length > {before}")
         page.wait_for_selector("#application")
         text = page.inner_text("#application")
         assert "已提交申请" in text and "城乡居民基本医疗保险参保登记" in text and "submitted" not in text
@@ -348,3 +355,105 @@ def test_staff_return_reaches_my_applications_and_inbox(browser, live_server, to
         shot(page, "citizen-returned-390")
     finally:
         ctx.close()
+
+
+def test_pages_run_under_the_csp_and_the_audit_export_downloads(browser, live_server, tokens, open_as):
+    """No inline script or style is blocked on any page (so none is used), /docs renders from local assets, a
+    browser gets the Chinese 404 page, and the auditor's 导出 JSONL saves a JSON Lines file (#16)."""
+    import json
+
+    blocked: list[str] = []
+    for role, path in ((None, "/"), ("owner", "/owner"), ("reviewer", "/review"), ("citizen", "/me"),
+                       ("auditor", "/audit"), (None, "/k/guide-individual-business-reg/1"), (None, "/docs"),
+                       (None, "/no/such/page")):
+        ctx = browser.new_context(viewport=PHONE, locale="zh-CN")
+        page = ctx.new_page()
+        page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+        if role is not None:
+            page.goto(live_server.url + "/static/app.css")
+            page.evaluate("t => localStorage.setItem('qs_token', t)", tokens[role])
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("networkidle")
+        if path == "/docs":
+            page.wait_for_selector(".opblock", timeout=15_000)
+        if path == "/no/such/page":
+            assert "找不到这个页面" in page.inner_text("main")
+        ctx.close()
+    assert blocked == []
+    page = open_as("auditor", "/audit")
+    page.wait_for_load_state("networkidle")
+    with page.expect_download() as info:
+        page.click("#export")
+    download = info.value
+    assert download.suggested_filename.endswith(".jsonl")
+    lines = Path(download.path()).read_text(encoding="utf-8").strip().split("\n")
+    assert len(lines) > 1 and all(isinstance(json.loads(line), dict) for line in lines)
+    shot(page, "audit-export-390")
+
+
+def test_owner_edits_from_the_current_version_and_cannot_submit_a_gutted_guide(open_as, live_server, browser, tokens):
+    """A new draft starts from the live version; deleting required sections warns, and such a draft cannot be
+    submitted; submitting shows the diff first; another person rejects with a reason the author reads (#16)."""
+    item_id = "guide-medical-device-filing"
+    owner = open_as("owner", "/owner")
+    owner.on("dialog", lambda d: d.accept())
+    owner.wait_for_selector(f"tr[data-item='{item_id}']")
+    owner.click(f"tr[data-item='{item_id}'] a.open-item")
+    owner.wait_for_function("() => document.getElementById('draft-body').value.includes('## 申请条件')")
+    full = owner.input_value("#draft-body")
+    assert all(f"## {h}" in full for h in ("申请材料", "办理流程", "办理时限", "收费标准", "设定依据"))
+    assert owner.is_hidden("#draft-warning")
+    owner.fill("#draft-body", "## 申请材料\n只剩这一节。")
+    owner.wait_for_selector("#draft-warning .missing")
+    assert "缺少必填章节：申请条件" in owner.inner_text("#draft-warning")
+    shot(owner, "owner-draft-warning-390")
+    owner.click("#draft-btn")
+    owner.wait_for_selector("#versions tr[data-version='2'] .act-submit")
+    owner.click("#versions tr[data-version='2'] .act-submit")
+    owner.wait_for_selector("#submit-confirm:not([hidden])")
+    assert owner.locator("#diff .removed").count() > 0  # the deleted sections are shown before submitting
+    owner.click("#submit-yes")
+    owner.wait_for_function("() => document.getElementById('toast').textContent.includes('缺少必填章节')")
+    assert owner.inner_text("#versions tr[data-version='2'] .v-state") == "草稿"
+
+    owner.click("#draft-reset")  # back to the live version's text, then one real change
+    owner.wait_for_function("() => document.getElementById('draft-body').value.includes('## 申请条件')")
+    owner.fill("#draft-body", owner.input_value("#draft-body").replace("## 办理时限\n", "## 办理时限\n（已核对）"))
+    owner.fill("#note", "核对办理时限")
+    owner.click("#draft-btn")
+    owner.wait_for_selector("#versions tr[data-version='3'] .act-submit")
+    owner.click("#versions tr[data-version='3'] .act-submit")
+    owner.wait_for_selector("#submit-confirm:not([hidden])")
+    assert [owner.locator("#diff .changed b").first.inner_text()] == ["办理时限（有修改）"]
+    shot(owner, "owner-submit-diff-390")
+    owner.click("#submit-yes")
+    owner.wait_for_function("() => document.querySelector(\"#versions tr[data-version='3'] .v-state\").textContent === '审核中'")
+    owner.select_option("#status-filter", "pending:in_review")  # a published item with a version in review
+    owner.wait_for_function(f"() => document.querySelectorAll('#items tbody tr').length === 1 && "
+                            f"document.querySelector(\"tr[data-item='{item_id}'] .badge.pending\")?.textContent === '审核中 v3'")
+    shot(owner, "owner-in-review-filter-390")
+
+    second = live_server.container.guardrails.accounts.add("owner-second-pair-of-eyes", "owner", ("sj-scjgj",))
+    ctx = browser.new_context(viewport=PHONE, locale="zh-CN")
+    admin = ctx.new_page()  # another person of the same unit: the four-eyes reviewer
+    admin.goto(live_server.url + "/static/app.css")
+    admin.evaluate("t => localStorage.setItem('qs_token', t)", second.token)
+    admin.goto(live_server.url + "/owner")
+    admin.wait_for_selector(f"tr[data-item='{item_id}']")
+    admin.click(f"tr[data-item='{item_id}'] a.open-item")
+    admin.wait_for_selector("#versions tr[data-version='3'] .act-reject")
+    admin.fill("#note", "时限表述与设定依据不一致")
+    admin.click("#versions tr[data-version='3'] .act-reject")
+    admin.wait_for_function("() => document.querySelector(\"#versions tr[data-version='3'] .v-state\").textContent === '已退回'")
+    assert "退回原因：时限表述与设定依据不一致" in admin.inner_text("#versions tr[data-version='3']")
+    assert live_server.container.kb.store.get_item(item_id).current_version == 1
+    ctx.close()
+    wide = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = wide.new_page()
+    page.goto(live_server.url + "/static/app.css")
+    page.evaluate("t => localStorage.setItem('qs_token', t)", tokens["owner"])
+    page.goto(live_server.url + "/owner")
+    page.click(f"tr[data-item='{item_id}'] a.open-item")
+    page.wait_for_selector("#versions tr[data-version='3'] .note")
+    shot(page, "owner-rejected-1280")
+    wide.close()

@@ -63,6 +63,31 @@ def test_unknown_tables_with_our_names_are_refused_not_adopted(engine: sa.engine
     assert db.current(engine) is None  # nothing stamped
 
 
+def test_versions_from_before_0004_take_their_items_metadata(engine: sa.engine.Engine) -> None:
+    """0004 moves metadata onto versions (drafts no longer change live items): old versions get the item's."""
+    db.upgrade(engine, "0003")
+    now = "2026-01-01 00:00:00"
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO units (id, name, level) VALUES ('u1', '测试局', '区')"))
+        conn.execute(sa.text(
+            "INSERT INTO items (id, kind, title, owner, level, audience, tags, removed_tags, related, status, "
+            "current_version, latest_version, source_path, created_at, updated_at) VALUES ('g-1', 'guide', '指南', "
+            "'u1', '区', :aud, :tags, '[]', '[\"faq-1\"]', 'published', 1, 1, 'samples/g.md', :now, :now)"),
+            {"aud": '["法人"]', "tags": '[{"tag": "开办", "source": "rule", "reason": null}]', "now": now})
+        conn.execute(sa.text(
+            "INSERT INTO item_versions (item_id, number, content, content_hash, state, author, change_note, "
+            "effective_from, created_at) VALUES ('g-1', 1, :c, 'h', 'published', 'a', '', '2024-01-01', :now)"),
+            {"c": '{"title": "指南", "sections": []}', "now": now})
+    db.upgrade(engine)
+    from kb.store import SqlStore
+
+    v = SqlStore(engine).get_version("g-1", 1)
+    assert v.meta is not None
+    assert (v.meta.owner, v.meta.level.value, [a.value for a in v.meta.audience], v.meta.related,
+            [t.tag for t in v.meta.tags], v.meta.source_path) == ("u1", "区", ["法人"], ("faq-1",), ["开办"],
+                                                                  "samples/g.md")
+
+
 MIGRATE = "import sys; from api import db; from kb.store import create_engine; print(db.upgrade(create_engine(sys.argv[1])))"
 
 

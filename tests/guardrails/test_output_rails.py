@@ -169,7 +169,9 @@ def test_numeric_facts(text: str, facts: set[Fact]) -> None:
 @pytest.mark.integration
 def test_with_the_real_knowledge_service(kb: KnowledgeBase, make_draft: Any, admin: Any) -> None:
     """Publish, retrieve, answer; then retire the item: the same answer is withheld."""
-    draft: ItemDraft = make_draft(item_id="guide-rail-test", sections={"办理时限": "承诺时限3个工作日。", "收费标准": "不收费。"})
+    draft: ItemDraft = make_draft(item_id="guide-rail-test", sections={
+        "申请条件": "年满18周岁。", "申请材料": "身份证。", "办理流程": "网上申请。", "办理时限": "承诺时限3个工作日。",
+        "收费标准": "不收费。", "设定依据": "《测试条例》。"})
     v1 = kb.service.propose(draft, admin)
     kb.service.publish_direct(draft.id, v1.number, admin)
     kb.retriever.refresh(force=True)

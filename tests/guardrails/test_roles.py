@@ -16,6 +16,7 @@ from kb.runtime import KnowledgeBase
 MATRIX = """
 action                  citizen  owner    reviewer auditor  admin
 knowledge.read          any      any      any      any      any
+knowledge.read_draft    -        unit     any      any      any
 knowledge.draft         -        unit     -        -        any
 knowledge.submit        -        unit     -        -        any
 knowledge.approve       -        unit     -        -        any

@@ -88,6 +88,22 @@ def test_draft_without_publish_then_retire_missing(settings, tmp_path):
     assert kb.store.get_item("guide-stays").status == ItemStatus.PUBLISHED
 
 
+def test_a_metadata_change_in_a_source_is_a_new_draft_not_a_live_edit(settings, tmp_path):
+    """Owner, level, audience and related items go live only with an approved, published version (#16)."""
+    kb = KnowledgeBase.build(settings, embedder=HashEmbedder(), migrate=db.upgrade)
+    src = tmp_path / "src"
+    path = write_guide(src)
+    run_ingest(src, kb, _admin(), publish=True)
+    path.write_text(path.read_text(encoding="utf-8").replace("audience: 法人", "audience: 个人"), encoding="utf-8")
+    report = run_ingest(src, kb, _admin(), publish=False)
+    assert [(o.action, o.version, o.detail) for o in report.outcomes] == [("new_version", 2, "audience changed")]
+    assert [a.value for a in kb.store.get_item("guide-demo").audience] == ["法人"]
+    assert kb.retriever.search("示范登记", filters=SearchFilters(audience="个人")) == []  # type: ignore[arg-type]
+    run_ingest(src, kb, _admin(), publish=True)  # publishes the pending version: now the audience changes
+    assert [a.value for a in kb.store.get_item("guide-demo").audience] == ["个人"]
+    assert kb.store.get_item("guide-demo").current_version == 2
+
+
 def _admin():
     from api.container import SYSTEM
 

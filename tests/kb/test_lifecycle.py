@@ -5,7 +5,17 @@ import pytest
 from kb.diff import diff_versions
 from kb.errors import InvalidContentError, LifecycleError, PermissionDeniedError
 from kb.events import MemorySink
-from kb.models import Actor, ItemStatus, SearchFilters, Section, VersionContent, VersionState
+from kb.models import (
+    Actor,
+    Audience,
+    ItemStatus,
+    Level,
+    SearchFilters,
+    Section,
+    Tag,
+    VersionContent,
+    VersionState,
+)
 
 pytestmark = pytest.mark.integration
 AUTHOR = Actor(id="zhang", units=("sj-scjgj",))
@@ -133,3 +143,130 @@ def test_version_content_is_immutable(kb, make_draft):
     with pytest.raises(Exception):  # noqa: B017 - pydantic raises ValidationError on frozen models
         v.content.sections[0].text = "x"  # type: ignore[misc]
     assert isinstance(v.content, VersionContent) and isinstance(v.content.sections[0], Section)
+
+
+# -- drafts are drafts: metadata goes live only with its approved, published version (issue #16) ----------------
+TWO_UNITS = Actor(id="zhao", units=("sj-scjgj", "sj-rsj"))
+
+
+def live_meta(kb, item_id="guide-test-item"):
+    item = kb.store.get_item(item_id)
+    return item.owner, item.level, item.audience, tuple(item.tag_names), item.related
+
+
+def test_saving_a_draft_changes_no_live_metadata(kb, make_draft):
+    publish_new(kb, make_draft().model_copy(update={"tags": (Tag(tag="开办"),), "related": ("faq-a",)}))
+    before = live_meta(kb)
+    changed = make_draft(audience=(Audience.PERSON,)).model_copy(update={
+        "level": Level.TOWN, "tags": (Tag(tag="补贴"),), "related": ("faq-b",), "change_note": "只改属性"})
+    v2 = kb.service.propose(changed, AUTHOR)
+    kb.service.submit(v2.item_id, v2.number, AUTHOR)
+    assert live_meta(kb) == before  # saved and submitted, not approved: nothing live moved
+    enterprise = SearchFilters(audience=Audience.ENTERPRISE)
+    assert "guide-test-item" in {h.item_id for h in kb.retriever.search("测试事项", filters=enterprise)}
+    assert "guide-test-item" not in {h.item_id for h in kb.retriever.search("测试事项", filters=SearchFilters(
+        audience=Audience.PERSON))}
+    kb.service.approve(v2.item_id, v2.number, APPROVER)
+    assert live_meta(kb) == before
+    kb.service.publish(v2.item_id, v2.number, APPROVER)
+    owner, level, audience, tags, related = live_meta(kb)
+    assert (owner, level, audience, related) == ("sj-scjgj", Level.TOWN, (Audience.PERSON,), ("faq-b",))
+    assert set(tags) == {"开办", "补贴"}  # a version adds tags; only an owner's explicit removal removes one
+    assert "guide-test-item" in {h.item_id for h in kb.retriever.search("测试事项", filters=SearchFilters(
+        audience=Audience.PERSON))}
+    assert "guide-test-item" not in {h.item_id for h in kb.retriever.search("测试事项", filters=enterprise)}
+
+
+def test_a_draft_cannot_move_an_item_to_another_unit_unapproved(kb, make_draft):
+    publish_new(kb, make_draft())
+    v2 = kb.service.propose(make_draft(owner="sj-rsj"), Actor(id="root", admin=True))
+    assert v2.meta is not None and v2.meta.owner == "sj-rsj"
+    assert kb.store.get_item("guide-test-item").owner == "sj-scjgj"
+    with pytest.raises(PermissionDeniedError):  # the target unit gains nothing from an unpublished draft
+        kb.service.submit("guide-test-item", 2, Actor(id="rsj-only", units=("sj-rsj",)))
+    kb.service.propose(make_draft(owner="sj-rsj"), TWO_UNITS)  # v3, by an owner of both units
+    kb.service.submit("guide-test-item", 3, TWO_UNITS)
+    assert kb.store.get_item("guide-test-item").owner == "sj-scjgj"
+    with pytest.raises(PermissionDeniedError, match="four-eyes"):
+        kb.service.approve("guide-test-item", 3, TWO_UNITS)
+    with pytest.raises(LifecycleError, match="approved"):
+        kb.service.publish("guide-test-item", 3, TWO_UNITS)
+    assert kb.store.get_item("guide-test-item").owner == "sj-scjgj"
+    kb.service.approve("guide-test-item", 3, APPROVER)  # a second person of the owning unit agrees
+    kb.service.publish("guide-test-item", 3, APPROVER)
+    assert kb.store.get_item("guide-test-item").owner == "sj-rsj"
+    assert kb.store.live_versions()["guide-test-item"].owner == "sj-rsj"
+
+
+def test_a_withdrawn_drafts_metadata_never_goes_live(kb, make_draft):
+    publish_new(kb, make_draft())
+    kb.service.propose(make_draft(audience=(Audience.PERSON,)), AUTHOR)  # v2, never submitted
+    v3 = publish_new(kb, make_draft(title="测试事项办理指南（修订）"))  # withdraws v2
+    assert kb.store.get_version("guide-test-item", 2).state == VersionState.WITHDRAWN
+    assert v3.number == 3 and kb.store.get_item("guide-test-item").audience == (Audience.ENTERPRISE,)
+
+
+def test_the_diff_shows_metadata_changes(kb, make_draft):
+    publish_new(kb, make_draft())
+    kb.service.propose(make_draft(owner="sj-rsj", audience=(Audience.PERSON, Audience.ENTERPRISE)), TWO_UNITS)
+    d = kb.queries.diff("guide-test-item", 1, 2)
+    assert d.metadata_changed == {"owner": ("sj-scjgj", "sj-rsj"), "audience": ("法人", "个人、法人")}
+    assert d.changed_sections == []  # the content is the same: only the metadata is up for approval
+
+
+def test_drafting_and_publishing_record_the_metadata_changes(kb, make_draft):
+    sink = MemorySink()
+    kb.service.events = sink
+    publish_new(kb, make_draft())
+    publish_new(kb, make_draft(audience=(Audience.PERSON,)))
+    drafted = [e for e in sink.events if e[0] == "knowledge.drafted"][-1]
+    published = [e for e in sink.events if e[0] == "knowledge.published"][-1]
+    assert drafted[3]["metadata_changes"] == {"audience": ["法人", "个人"]}
+    assert published[3]["metadata_changes"] == {"audience": ["法人", "个人"]}
+
+
+# -- editing that protects content: required sections, reject with a reason, withdraw (issue #16) ------------
+def test_a_draft_without_a_required_section_cannot_be_submitted(kb, make_draft):
+    publish_new(kb, make_draft())
+    gutted = kb.service.propose(make_draft(sections={"申请材料": "只剩这一节。"}), AUTHOR)  # saving is allowed
+    with pytest.raises(InvalidContentError, match="缺少必填章节：申请条件、办理流程、办理时限、收费标准、设定依据"):
+        kb.service.submit(gutted.item_id, gutted.number, AUTHOR)
+    with pytest.raises(InvalidContentError, match="缺少必填章节"):  # an admin's waiver submits too: same check
+        kb.service.publish_direct(gutted.item_id, gutted.number, Actor(id="root", admin=True))
+    assert kb.store.get_version(gutted.item_id, gutted.number).state == VersionState.DRAFT
+    assert kb.store.get_item("guide-test-item").current_version == 1
+    blank = make_draft(sections={**{s.heading: s.text for s in make_draft().content.sections}, "收费标准": "  "})
+    v = kb.service.propose(blank, AUTHOR)
+    with pytest.raises(InvalidContentError, match="收费标准"):
+        kb.service.submit(v.item_id, v.number, AUTHOR)
+
+
+def test_a_reviewer_rejects_with_a_reason_and_nothing_goes_live(kb, make_draft):
+    sink = MemorySink()
+    kb.service.events = sink
+    publish_new(kb, make_draft())
+    v2 = kb.service.propose(make_draft(audience=(Audience.PERSON,)), AUTHOR)
+    kb.service.submit(v2.item_id, v2.number, AUTHOR)
+    with pytest.raises(PermissionDeniedError, match="withdraw it instead"):
+        kb.service.reject(v2.item_id, v2.number, AUTHOR, "自己退回")
+    with pytest.raises(InvalidContentError, match="原因"):
+        kb.service.reject(v2.item_id, v2.number, APPROVER, " ")
+    done = kb.service.reject(v2.item_id, v2.number, APPROVER, "服务对象改为个人缺少依据")
+    assert done.state == VersionState.REJECTED and done.review_note == "服务对象改为个人缺少依据"
+    with pytest.raises(LifecycleError):
+        kb.service.approve(v2.item_id, v2.number, APPROVER)
+    assert kb.store.get_item("guide-test-item").audience == (Audience.ENTERPRISE,)
+    assert sink.events[-1][:3] == ("knowledge.rejected", "li", "guide-test-item:2")
+
+
+def test_the_unit_withdraws_a_version_under_review(kb, make_draft):
+    v = kb.service.propose(make_draft(), AUTHOR)
+    kb.service.submit(v.item_id, v.number, AUTHOR)
+    assert kb.store.get_item(v.item_id).status == ItemStatus.IN_REVIEW
+    with pytest.raises(PermissionDeniedError):
+        kb.service.withdraw(v.item_id, v.number, OTHER_UNIT)
+    done = kb.service.withdraw(v.item_id, v.number, AUTHOR, "还要补充材料")
+    assert done.state == VersionState.WITHDRAWN and done.review_note == "还要补充材料"
+    assert kb.store.get_item(v.item_id).status == ItemStatus.DRAFT  # never live: back to a draft item
+    with pytest.raises(LifecycleError, match="only an unpublished version"):
+        kb.service.withdraw(v.item_id, v.number, AUTHOR)

@@ -10,7 +10,8 @@ const QS = {
     if (QS.token()) headers["Authorization"] = "Bearer " + QS.token();
     const res = await fetch(path, Object.assign({}, rest, {headers, body: rest.body ? JSON.stringify(rest.body) : undefined}));
     const type = res.headers.get("content-type") || "";
-    const data = type.includes("json") ? await res.json() : await res.text();
+    // Only a JSON document is parsed; JSON Lines (application/x-ndjson, the audit export) stays text.
+    const data = /^application\/(.+\+)?json\b/.test(type) ? await res.json() : await res.text();
     if (!res.ok) {
       const msg = data && data.error ? data.error.message : ("HTTP " + res.status);
       if (!quiet) QS.toast("出错了：" + msg);

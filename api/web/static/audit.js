@@ -43,8 +43,11 @@
   document.getElementById("export").addEventListener("click", async (e) => {
     e.preventDefault();
     const text = await QS.api("/api/v1/audit/export?fmt=jsonl");
-    const a = QS.el("a", {href: URL.createObjectURL(new Blob([text], {type: "application/x-ndjson"})), download: "audit.jsonl"});
-    a.click();
+    const url = URL.createObjectURL(new Blob([text], {type: "application/x-ndjson"}));
+    const a = QS.el("a", {href: url, download: `audit-${new Date().toISOString().slice(0, 10)}.jsonl`, hidden: ""});
+    document.body.append(a); a.click(); a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    QS.toast(`已导出 ${text ? text.trim().split("\n").length : 0} 条审计事件`);
   });
   await search();
 })();

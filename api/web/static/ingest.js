@@ -5,7 +5,7 @@
   if (!form) return;
   const $ = (id) => document.getElementById(id);
   const STAGES = {queued: "排队中", read: "读取与校验文件", apply: "写入草稿", done: "完成"};
-  const ACTIONS = {create: "新建草稿", new_version: "新版本草稿", unchanged: "内容未变", update_metadata: "更新属性"};
+  const ACTIONS = {create: "新建草稿", new_version: "新版本草稿", unchanged: "内容未变"};
   const MAX = 10 * 1024 * 1024;
 
   function show(job) {
@@ -18,7 +18,7 @@
     const box = $("ingest-report");
     box.replaceChildren();
     if (job.status === "failed") {
-      box.append(QS.el("p", {style: "color:#c62828"}, "导入失败：" + (job.error || "未知错误")));
+      box.append(QS.el("p", {class: "error-text"}, "导入失败：" + (job.error || "未知错误")));
       return;
     }
     const r = job.report;
@@ -30,7 +30,7 @@
     }
     if (r.messages.length) {
       const ul = QS.el("ul", {id: "ingest-messages"});
-      for (const m of r.messages) ul.append(QS.el("li", {style: "color:#c62828"}, m.message));
+      for (const m of r.messages) ul.append(QS.el("li", {class: "error-text"}, m.message));
       box.append(QS.el("p", {}, "未导入的文件："), ul);
     }
   }
