@@ -26,6 +26,7 @@ from assistant.typos import join_spaced_words
 from assistant.validators import default_validators
 from assistant.values import is_name_field
 from guardrails import pii
+from tests.assistant.test_safety import say
 from tests.conftest import SAMPLES
 
 TODAY = dt.date(2026, 11, 27)
@@ -206,16 +207,6 @@ def test_gender_follows_from_the_id_number_and_one_address_serves_both() -> None
     FILLER.fill("我是他妈妈 我叫示例葛丽 手机13800004402", m, slots, m.field("mobile"), 3, TODAY, for_other=True)
     assert slots["guardian_name"].value == "示例葛丽" and slots["mobile"].value == "13800004402"
     assert slots["name"].value == "示例葛宇"
-
-
-def say(a: Assistant, lines: list[str], profile: str | None = None) -> list[TurnResult]:
-    out: list[TurnResult] = []
-    session = None
-    for line in lines:
-        r = a.turn(line, session_id=session, profile_id=profile, principal_id=profile)
-        session = r.session_id
-        out.append(r)
-    return out
 
 
 def _slot(r: TurnResult, name: str) -> tuple[object, SourceKind | None]:
