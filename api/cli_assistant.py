@@ -182,30 +182,60 @@ def eval_matters(
     utterances: Annotated[Path, typer.Option("--utterances", exists=True, help="JSONL: {\"text\",\"matter_id\"}")] = MATTERS / "utterances.jsonl",
     bare: Annotated[bool, typer.Option("--bare", help="Use only ids and titles of the catalogue.")] = False,
     out_of_scope: Annotated[Path | None, typer.Option("--out-of-scope", help="JSONL of utterances that should get 不知道.")] = None,
+    methods: Annotated[str, typer.Option("--methods", help="Comma-separated: dense, bm25, rrf, fused, ours.")] = "ours",
+    fit_ranker: Annotated[bool, typer.Option("--fit-ranker", help="Fit the ranker on the dev sets (cross-validated) instead.")] = False,
+    write: Annotated[bool, typer.Option("--write", help="With --fit-ranker: store the weights in assistant/ranker.json.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Matter identification: top-1, top-5, clarification rate, latency p50/p95."""
+    """Matter identification: top-1, top-5, clarification and 不知道 rates, latency p50/p95, per method."""
     from assistant.catalog import load_catalog_jsonl
     from assistant.identify import build_identifier
+    from eval.matters import METHODS, fit_and_calibrate, load_utterances, run_methods
     from eval.matters import bare as strip
-    from eval.matters import load_utterances, run_matter_eval
 
+    names = [m.strip() for m in methods.split(",") if m.strip()]
+    unknown = [m for m in names if m not in METHODS]
+    if unknown or not names:
+        raise typer.BadParameter(f"unknown method {', '.join(unknown) or '(none)'}; choose from {', '.join(METHODS)}",
+                                 param_hint="--methods")
     c = container(bootstrap=True)
+    if fit_ranker:
+        from assistant.ranker import save_ranker
+
+        reports = {}
+        for rich in (True, False):
+            kind = "rich" if rich else "bare"
+
+            def say(msg: str, kind: str = kind) -> None:
+                err.print(f"[{kind}] {msg}")
+
+            ranker, report = fit_and_calibrate(lambda e: build_identifier(c.kb, e), rich, progress=say)
+            reports[kind] = report
+            if write:
+                save_ranker(c.kb.embedder.name, rich, ranker, report)
+        if write:
+            err.print("wrote assistant/ranker.json")
+        _print_json(reports)
+        return
     entries = load_catalog_jsonl(catalog)
     ident = build_identifier(c.kb, strip(entries) if bare else entries)
     oos = load_utterances(out_of_scope) if out_of_scope else []
-    res = run_matter_eval(ident, load_utterances(utterances), oos)
+    results = run_methods(ident, load_utterances(utterances), names, oos)
     if as_json:
-        _print_json(res.as_dict())
+        _print_json({m: r.as_dict() for m, r in results.items()} if len(names) > 1 else results[names[0]].as_dict())
         return
-    t = Table(title=f"matter identification · {catalog.name}{' (bare titles)' if bare else ''} · {res.utterances} utterances")
-    for col in ("top1", "top5", "clarify_rate", "unknown_rate", "p50_ms", "p95_ms", "catalog"):
+    first = next(iter(results.values()))
+    t = Table(title=f"matter identification · {catalog.name}{' (bare titles)' if bare else ''} · "
+                    f"{first.utterances} utterances · {first.catalog} entries")
+    for col in ("method", "top1", "top5", "clarify_rate", "unknown_rate", "p50_ms", "p95_ms"):
         t.add_column(col, justify="right")
-    t.add_row(f"{res.top1:.3f}", f"{res.top5:.3f}", f"{res.clarify_rate:.3f}", f"{res.unknown_rate:.3f}",
-              f"{res.p50_ms:.1f}", f"{res.p95_ms:.1f}", str(res.catalog))
+    for m, res in results.items():
+        t.add_row(m, f"{res.top1:.3f}", f"{res.top5:.3f}", f"{res.clarify_rate:.3f}", f"{res.unknown_rate:.3f}",
+                  f"{res.p50_ms:.1f}", f"{res.p95_ms:.1f}")
     console.print(t)
-    if res.out_of_scope_refused is not None:
-        console.print(f"out-of-scope answered with 不知道: {res.out_of_scope_refused:.2f}")
+    for m, res in results.items():
+        if res.out_of_scope_refused is not None:
+            console.print(f"{m}: out-of-scope answered with 不知道: {res.out_of_scope_refused:.2f}")
 
 
 def eval_answers(

