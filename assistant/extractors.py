@@ -164,8 +164,14 @@ def extract_number(text: str, f: FormField, today: dt.date) -> Any:
             return _num(yuan / 10_000 if unit.startswith("万") else yuan)
         nums = [n for n in _plain_numbers(text)]
         return _num(nums[0]) if nums else None
+    total = _TOTAL.search(original)  # "4辆 哦不对 又订了一辆 一共5辆": the total, not the first or the added one
+    if total and (found := numbers(total.group(1) + "个")):  # a lone 两 reads as a number before a unit
+        return _num(found[0])
     nums = _plain_numbers(text)
     return _num(nums[0]) if nums else None
+
+
+_TOTAL = re.compile(r"(?:一共|总共|合计|共计|总计|加起来|加在一起|总数)\s*(?:是|有|为)?\s*([\d.零〇一二两三四五六七八九十百千万]+)")
 
 
 def _plain_numbers(text: str) -> list[float]:
@@ -443,6 +449,9 @@ def mentioned_fields(text: str, form: tuple[FormField, ...]) -> list[tuple[FormF
         span = (pos, pos + len(k))
         if any(a < span[1] and span[0] < b for a, b in taken):
             continue
+        if re.match(r"(?:领导|那边|这边|人事|里)?(?:说|讲|告诉我|通知我?|叫我|的人说)", t[span[1]:span[1] + 5]) \
+                and f.type not in ("date",) and not re.search(r"名称|单位名称", k):
+            continue  # "单位说从6月1号开始算": 单位 speaks here, it is not the 所在单位 field
         if f.validator and f.validator.name in ("mobile", "id_card") and k in ("手机", "电话") \
                 and not re.match(r"\s*也?(?:号码?|是|为|改|换|[：:]|\d|不对|错)", t[span[1]:span[1] + 4]):
             continue  # "上海松江示例手机维修店": 手机 in a name is not the phone field
@@ -457,6 +466,8 @@ def mentioned_fields(text: str, form: tuple[FormField, ...]) -> list[tuple[FormF
                               len(g.label), n, g) for n, g in enumerate(rivals)), key=lambda x: (-x[0], x[1], x[2], x[3]))
             if scored and (scored[0][0] > 0 or k == "地址"):
                 f = scored[0][4]
+            elif len(rivals) > 1:
+                continue  # "日期不对" on a form with 出生日期 and 申请退休日期: which one is not said
         if re.search(r"(?:新的?|换|换个|改|更换|变更后的?)$", t[max(0, pos - 4):pos]) \
                 and not re.search(r"新|变更后|拟", f.label):
             # "新地址…", "新法人…": the value after the change goes to 变更后内容, not the current one

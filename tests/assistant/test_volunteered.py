@@ -243,3 +243,18 @@ def test_a_relative_typing_on_the_beneficiarys_account_is_the_agent(real_assista
     assert turns[0].matter is not None and turns[0].matter.id == "m-elderly-allowance"
     assert _slot(turns[1], "name") == ("示例孙七", SourceKind.PROFILE)
     assert _slot(turns[1], "agent_name") == ("示例孙梅", SourceKind.TURN)
+
+
+@pytest.mark.unit
+def test_a_count_corrected_in_one_breath_takes_the_total() -> None:
+    got = _proposed("m-road-freight-permit", "3辆 不对 后来又添了一辆 总共四辆车", expected="vehicle_count")
+    assert got.get("vehicle_count") == 4
+    assert _proposed("m-road-freight-permit", "一共两辆", expected="vehicle_count").get("vehicle_count") == 2
+
+
+@pytest.mark.unit
+def test_the_employer_speaking_is_not_the_employer_field() -> None:
+    got = _proposed("m-pension-claim", "退休时间填错了 我们厂里人事说7月1号起算", expected="retire_date")
+    assert "employer" not in got
+    got = _proposed("m-pension-claim", "日期不对 单位讲从2026年7月1日开始", expected="retire_date")
+    assert got.get("retire_date") in ("2026-07-01", dt.date(2026, 7, 1)) and "employer" not in got
