@@ -261,8 +261,22 @@ OPTION_SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 
+_OPTION_TAIL = re.compile(r"(?:类)?(?:食品)?(?:制售|销售|服务|经营)$")
+
+
 def option_keywords(options: tuple[str, ...] | list[str]) -> dict[str, tuple[str, ...]]:
-    return {opt: tuple(w for name, words in OPTION_SYNONYMS.items() if name in opt for w in words) for opt in options}
+    """Everyday names of options: bank short names and the like, and an option's head word when the options
+    differ by it ("热食类食品制售" is 热食, "散装食品销售" is 散装食品), if no other option shares it."""
+    heads = {opt: h for opt in options if len(h := _OPTION_TAIL.sub("", opt.split("类")[0] if "类" in opt else opt)) >= 2
+             and h != opt}
+    out = {}
+    for opt in options:
+        words = [w for name, ws in OPTION_SYNONYMS.items() if name in opt for w in ws]
+        head = heads.get(opt)
+        if head and not any(head in other for other in options if other != opt):
+            words.append(head)
+        out[opt] = tuple(words)
+    return out
 
 
 def extract_enum(text: str, f: FormField, today: dt.date) -> Any:

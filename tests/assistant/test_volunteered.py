@@ -258,3 +258,11 @@ def test_the_employer_speaking_is_not_the_employer_field() -> None:
     assert "employer" not in got
     got = _proposed("m-pension-claim", "日期不对 单位讲从2026年7月1日开始", expected="retire_date")
     assert got.get("retire_date") in ("2026-07-01", dt.date(2026, 7, 1)) and "employer" not in got
+
+
+@pytest.mark.unit
+def test_an_option_is_known_by_its_head_word() -> None:
+    assert _proposed("m-food-business-license", "热食", expected="business_items").get("business_items") == "热食类食品制售"
+    assert _proposed("m-food-business-license", "我们主要卖散装食品").get("business_items") == "散装食品销售"
+    m = REG.matter("m-food-business-license")
+    assert detect_situations("就卖点快餐 热食为主", m, {}).get("business_type") == "catering"
