@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +26,6 @@ from typing import Protocol
 import bm25s
 import numpy as np
 from pydantic import BaseModel, ConfigDict
-from pypinyin import lazy_pinyin
 
 from assistant.catalog import CatalogEntry
 from assistant.choices import longest_common
@@ -35,15 +33,13 @@ from assistant.dialect import to_mandarin
 from assistant.knowledge import KbKnowledge
 from assistant.lexicon import Lexicon
 from assistant.ports import KnowledgeSearch
-from assistant.ranker import FEATURES, QueryText, Ranker, TextIndex, load_ranker, overlap_features
+from assistant.ranker import FEATURES, QueryText, Ranker, TextIndex, load_ranker, overlap_features, sound_bigrams
 from assistant.typos import fix_typos
 from kb.embedders import Embedder
 from kb.embedding_pack import import_pack
 from kb.models import Kind, SearchFilters, SearchHit
 from kb.runtime import KnowledgeBase
 from kb.text import JiebaTokenizer, normalize
-
-_CJK = "\u4e00-\u9fff"
 
 
 class EmbeddingCache(Protocol):
@@ -175,16 +171,6 @@ class _Index:
     bundles: np.ndarray | None = None  # 1.0 for bundle entries
     unit_field: np.ndarray | None = None  # (units,) 0 title, 1 alias or example, 2 description
     text: TextIndex | None = None
-
-
-def sound_bigrams(text: str) -> list[str]:
-    """Toneless pinyin syllable bigrams of each run of Chinese characters: 结昏登记 and 结婚登记 share them,
-    so homophone typos from pinyin input methods still match."""
-    out: list[str] = []
-    for run in re.findall(f"[{_CJK}]+", text):
-        syl = lazy_pinyin(run, errors="ignore")
-        out.extend(f"{a}_{b}" for a, b in zip(syl, syl[1:], strict=False))
-    return out
 
 
 def _units(e: CatalogEntry) -> list[str]:

@@ -66,12 +66,18 @@ def chars(text: str) -> set[str]:
     return {c for c in clean(text) if not c.isspace()}
 
 
-def sound_pairs(text: str) -> set[str]:
-    out: set[str] = set()
+def sound_bigrams(text: str) -> list[str]:
+    """Toneless pinyin syllable bigrams of each run of Chinese characters: 结昏登记 and 结婚登记 share them,
+    so homophone typos from pinyin input methods still match."""
+    out: list[str] = []
     for run in re.findall(r"[\u4e00-\u9fff]+", text):
         syl = lazy_pinyin(run, errors="ignore")
-        out.update(f"{a}_{b}" for a, b in zip(syl, syl[1:], strict=False))
+        out.extend(f"{a}_{b}" for a, b in zip(syl, syl[1:], strict=False))
     return out
+
+
+def sound_pairs(text: str) -> set[str]:
+    return set(sound_bigrams(text))
 
 
 def title_core(title: str) -> str:

@@ -152,3 +152,16 @@ def test_all_methods_side_by_side(identifier: MatterIdentifier) -> None:
         assert 0.0 <= r.top1 <= r.top5 <= 1.0 and r.p50_ms <= r.p95_ms
     # words that are in the titles: keyword overlap beats a hash embedder that knows no synonyms
     assert res["fused"].top5 >= res["dense"].top5
+
+
+def test_the_lexicon_file_is_well_formed() -> None:
+    import yaml
+
+    from assistant.lexicon import DEFAULT_LEXICON
+
+    raw = yaml.safe_load(DEFAULT_LEXICON.read_text(encoding="utf-8"))
+    for group in raw["synonyms"]:
+        assert len(set(group)) >= 2 and len(set(group)) == len(group), group
+    assert not set(LEX.fillers) & set(LEX.synonyms), "a filler is never a service word"
+    for word, terms in LEX.concepts.items():
+        assert terms and word not in terms, word
