@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,7 +60,7 @@ class Deps:
     composer: ExtractiveComposer = field(default_factory=ExtractiveComposer)
     llm: LlmAssist | None = None
     today: Callable[[], dt.date] = dt.date.today
-    related: dict[str, tuple[str, ...]] = field(default_factory=dict)  # item -> related items
+    related: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # item -> related items (live)
     answerability: Answerability = field(default_factory=Answerability.load)  # answer / clarify / 不知道
     policies: PolicyMatcher | None = None  # optional: answers "我们公司能享受哪些政策？" for enterprises
 

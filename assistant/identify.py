@@ -17,7 +17,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -197,7 +197,7 @@ class MatterIdentifier:
         knowledge: KnowledgeSearch | None = None,
         cache: EmbeddingCache | None = None,
         config: IdentifyConfig | None = None,
-        related: dict[str, tuple[str, ...]] | None = None,
+        related: Mapping[str, tuple[str, ...]] | None = None,
         lexicon: Lexicon | None = None,
     ) -> None:
         self.entries = list(entries)
@@ -206,7 +206,7 @@ class MatterIdentifier:
         self.knowledge = knowledge
         self.cache = cache
         self.config = config or IdentifyConfig()
-        self.related = related or {}
+        self.related = related if related is not None else {}
         self.lexicon = lexicon if lexicon is not None else Lexicon.load()
         self._index: _Index | None = None
         self._calibration: tuple[float, ...] | None = None

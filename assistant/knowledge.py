@@ -6,6 +6,8 @@ asking it for the vector first means one embedding per turn, not two.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -33,6 +35,35 @@ class KbKnowledge:
     def query_vector(self, query: str) -> np.ndarray:
         return self.retriever.query_vector(query)
 
-    def related(self) -> dict[str, tuple[str, ...]]:
-        """Item id -> related item ids, for knowledge votes through FAQs and review points."""
-        return {i.id: tuple(i.related) for i in self.kb.store.list_items()}
+    def related(self) -> LiveRelated:
+        """Item id -> related item ids, for knowledge votes through FAQs and review points. Live: re-read when
+        the knowledge generation changes, so an FAQ published after start (or by the first-start bootstrap,
+        after the assistant was built) is found without a restart."""
+        return LiveRelated(self.kb)
+
+
+class LiveRelated(Mapping[str, tuple[str, ...]]):
+    """The related-items table of the knowledge base, cached per knowledge generation."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self._lock = threading.Lock()
+        self._generation: int | None = None
+        self._table: dict[str, tuple[str, ...]] = {}
+
+    def _current(self) -> dict[str, tuple[str, ...]]:
+        generation = self.kb.store.generation()
+        with self._lock:
+            if generation != self._generation:
+                self._table = {i.id: tuple(i.related) for i in self.kb.store.list_items()}
+                self._generation = generation
+            return self._table
+
+    def __getitem__(self, key: str) -> tuple[str, ...]:
+        return self._current()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._current())
+
+    def __len__(self) -> int:
+        return len(self._current())

@@ -165,3 +165,4 @@ def test_the_lexicon_file_is_well_formed() -> None:
     assert not set(LEX.fillers) & set(LEX.synonyms), "a filler is never a service word"
     for word, terms in LEX.concepts.items():
         assert terms and word not in terms, word
+
