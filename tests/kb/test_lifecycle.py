@@ -317,3 +317,23 @@ def test_the_unit_withdraws_a_version_under_review(kb, make_draft):
     assert kb.store.get_item(v.item_id).status == ItemStatus.DRAFT  # never live: back to a draft item
     with pytest.raises(LifecycleError, match="only an unpublished version"):
         kb.service.withdraw(v.item_id, v.number, AUTHOR)
+
+
+def test_due_lists_live_items_whose_review_or_expiry_is_near_per_owner(kb, make_draft):
+    """Grouped by owner unit, soonest first; drafts are not live and so never due."""
+    from kb.queries import KnowledgeQueries
+
+    today = dt.date(2026, 12, 5)
+    publish_new(kb, make_draft().model_copy(update={"review_due": dt.date(2026, 12, 20)}))
+    publish_new(kb, make_draft(item_id="guide-soon-gone", expires_at=dt.date(2026, 12, 1)))
+    publish_new(kb, make_draft(item_id="guide-far", expires_at=dt.date(2027, 6, 1)))
+    publish_new(kb, make_draft(item_id="guide-mz", owner="sj-mzj").model_copy(
+        update={"review_due": dt.date(2026, 12, 6)}), author=OTHER_UNIT, approver=Actor(id="zhao", units=("sj-mzj",)))
+    kb.service.propose(make_draft(item_id="guide-draft-only").model_copy(update={"review_due": today}), AUTHOR)
+    q = KnowledgeQueries(kb.store)
+    due = q.due(30, today=today)
+    assert [(d.item_id, d.reason, d.days_left) for d in due] == [
+        ("guide-mz", "review_due", 1), ("guide-soon-gone", "expired", -4), ("guide-test-item", "review_due", 15)]
+    assert {d.reason_label for d in due} == {"已失效", "复审将到期"}
+    assert [d.item_id for d in q.due(30, today=today, owners=("sj-mzj",))] == ["guide-mz"]
+    assert [d.item_id for d in q.due(3, today=today)] == ["guide-mz", "guide-soon-gone"]
