@@ -335,6 +335,30 @@ def kb_retire(
     console.print(f"{item.id}: retired ({item.retired_reason})")
 
 
+@kb_app.command("due")
+def kb_due(
+    days: Annotated[int, typer.Option(min=0, max=3650, help="Window in days (到期提醒天数).")] = 30,
+    owner: Annotated[str | None, typer.Option(help="Only this owner unit.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Live items whose review-by date or expiry falls within DAYS, per owner unit (谁录入谁负责)."""
+    c = container()
+    due = c.kb.queries.due(days, owners=(owner,) if owner else None)
+    if as_json:
+        _print_json([d.model_dump(mode="json") for d in due])
+        return
+    if not due:
+        console.print(f"{days} 天内没有需要复审或即将失效的知识。")
+        return
+    t = Table(title=f"{days} 天内需处理的知识：{len(due)} 条")
+    for col in ("负责单位", "事项", "标题", "版本", "提醒", "日期", "剩余天数"):
+        t.add_column(col, overflow="fold")
+    for d in due:
+        left = f"已过 {-d.days_left} 天" if d.days_left < 0 else ("今天" if d.days_left == 0 else f"{d.days_left} 天")
+        t.add_row(d.owner_name, d.item_id, d.title, f"第 {d.version} 版", d.reason_label, d.date.isoformat(), left)
+    console.print(t)
+
+
 # -- index -------------------------------------------------------------------------------------
 @index_app.command("rebuild")
 def index_rebuild(as_json: JsonOpt = False) -> None:

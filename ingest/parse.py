@@ -18,6 +18,24 @@ ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,126}[a-z0-9]$")
 EXTRA_KEYS = ("eligibility", "mianshen", "amount")
 
 
+MAX_ITEM_CHARS = 100_000  # one item's sections together; a guide is a few thousand characters
+# The same 1-8 characters 200 times in a row: no guide reads like that, and jieba chokes on it.
+REPEATED = re.compile(r"(.{1,8}?)\1{199,}", re.DOTALL)
+
+
+def check_size(path: str, sections: Sequence[tuple[str, str]]) -> None:
+    """Refuse an item that is too long or a section of (nearly) one repeated character before it reaches jieba:
+    such text is never real guidance and tokenising it can take minutes and gigabytes (issue 16)."""
+    total = sum(len(h) + len(t) for h, t in sections)
+    if total > MAX_ITEM_CHARS:
+        raise SourceError(path, f"内容过长：{total} 字，每条知识最多 {MAX_ITEM_CHARS} 字 (item too long)", "sections",
+                          "拆分为多条知识后再导入")
+    for heading, text in sections:
+        if REPEATED.search(text):
+            raise SourceError(path, f"“{heading.strip()[:20]}”一节内容异常：大段重复字符 (repeated characters)",
+                              "sections", "检查源文件是否损坏，改正后再导入")
+
+
 def to_draft(rec: RawRecord, units: dict[str, Unit], guide_sections: Sequence[str]) -> ItemDraft:
     m, path = rec.meta, rec.path
     item_id = _req(m, "id", path)
@@ -52,6 +70,7 @@ def to_draft(rec: RawRecord, units: dict[str, Unit], guide_sections: Sequence[st
     if expires_at and expires_at <= effective_from:
         raise SourceError(path, f"expires_at {expires_at} is not after effective_from {effective_from}", "expires_at",
                           "correct the dates")
+    check_size(path, rec.sections)
     sections = tuple(Section(heading=h.strip(), text=normalize(t)) for h, t in rec.sections if h.strip())
     headings = {s.heading for s in sections if s.text}
     required = required_sections(kind, guide_sections)

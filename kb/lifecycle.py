@@ -75,6 +75,9 @@ class KnowledgeService:
 
     # -- authoring -------------------------------------------------------------------------------
     def propose(self, draft: ItemDraft, actor: Actor) -> ItemVersion:
+        return self._propose(draft, actor)
+
+    def _propose(self, draft: ItemDraft, actor: Actor, meta: VersionMeta | None = None) -> ItemVersion:
         """Add a draft version (creating the item if new). Earlier unpublished drafts are withdrawn.
 
         Nothing live changes here: the draft's metadata (owner, level, audience, tags, related, source) is
@@ -108,9 +111,9 @@ class KnowledgeService:
                     )
                 if existing.kind != draft.kind:
                     raise InvalidContentError(f"{draft.id!r} is a {existing.kind.value}, not a {draft.kind.value}")
-                meta = VersionMeta(owner=draft.owner, level=draft.level, audience=draft.audience,
-                                   tags=tuple(_merge_tags(existing, draft.tags)), related=draft.related,
-                                   source_path=draft.source_path or existing.source_path)
+                meta = meta or VersionMeta(owner=draft.owner, level=draft.level, audience=draft.audience,
+                                           tags=tuple(_merge_tags(existing, draft.tags)), related=draft.related,
+                                           source_path=draft.source_path or existing.source_path)
                 number = existing.latest_version + 1
                 for v in self.store.list_versions(draft.id):
                     if v.state in (VersionState.DRAFT, VersionState.IN_REVIEW, VersionState.APPROVED):
@@ -212,7 +215,7 @@ class KnowledgeService:
             meta = effective_meta(item, v)
             if meta.owner != item.owner and self.store.unit(meta.owner) is None:
                 raise InvalidContentError(f"{item_id} v{number} names unknown owner unit {meta.owner!r}")
-            tags = tuple(_merge_tags(item, meta.tags))
+            tags = tuple(_live_tags(item, meta))
             live = LiveVersion(
                 item_id=item_id, version=number, kind=item.kind, title=v.content.title, owner=meta.owner,
                 level=meta.level, audience=meta.audience, tags=tuple(t.tag for t in tags),
@@ -234,7 +237,8 @@ class KnowledgeService:
                 self.store.update_item(
                     item.id, conn, status=ItemStatus.PUBLISHED.value, current_version=v.number, title=v.content.title,
                     owner=meta.owner, level=meta.level.value, audience=list(meta.audience),
-                    tags=_merge_tags(item, meta.tags), related=list(meta.related), source_path=meta.source_path,
+                    tags=_live_tags(item, meta), related=list(meta.related), source_path=meta.source_path,
+                    removed_tags=sorted((set(item.removed_tags) | set(meta.tags_removed)) - set(meta.tags_added)),
                 )
             self.store.bump_generation(conn)
         self.writer.remove_others({item.id: v.number for item, v, _ in staged})  # 3. old chunks go last
@@ -285,19 +289,45 @@ class KnowledgeService:
         self.events.record("knowledge.retired", actor.id, item_id, {"reason": reason, "replaced_by": replaced_by})
         return self.store.get_item(item_id)
 
-    def set_tags(self, item_id: str, actor: Actor, add: list[str] = [], remove: list[str] = []) -> KnowledgeItem:  # noqa: B006
-        """Owners accept (add) or remove tags; removed machine tags are not re-added by later ingests."""
+    def set_tags(self, item_id: str, actor: Actor, add: list[str] = [], remove: list[str] = []) -> ItemVersion:  # noqa: B006
+        """Owners accept (add) or remove tags. Like any metadata change this is a draft version: the live item,
+        what retrieval filters on and what answers cite, change only when a second person approves and it is
+        published. The draft carries the newest open draft's content (or the live version's) forward, so a tag
+        edit joins pending work instead of discarding it. Removed machine tags stay removed after publish."""
         item = self.store.get_item(item_id)
         if not actor.may_change(item.owner):
-            raise PermissionDeniedError(f"{actor.id!r} may not tag {item_id!r}, owned by {item.owner!r}")
-        tags = [t for t in item.tags if t.tag not in remove]
+            raise PermissionDeniedError(f"{actor.id!r} may not tag {item_id!r}, owned by {item.owner!r} (谁录入谁负责)")
+        if item.status == ItemStatus.RETIRED:
+            raise LifecycleError(f"{item_id} is retired; its tags no longer matter")
+        add, remove = [t.strip() for t in add if t.strip()], [t.strip() for t in remove if t.strip()]
+        if not add and not remove:
+            raise InvalidContentError("no tag to add or remove")
+        versions = self.store.list_versions(item_id)
+        open_states = (VersionState.DRAFT, VersionState.IN_REVIEW, VersionState.APPROVED)
+        pending = [v for v in versions if v.state in open_states]
+        base = pending[-1] if pending else next((v for v in versions if v.number == item.current_version), None)
+        if base is None:
+            raise NotFoundError(f"{item_id} has no version to edit")
+        meta = effective_meta(item, base)
+        added = tuple(dict.fromkeys((*meta.tags_added, *add)).keys() - set(remove))
+        removed = tuple(dict.fromkeys((*meta.tags_removed, *remove)).keys() - set(add))
+        tags = [t for t in meta.tags if t.tag not in removed]
         names = {t.tag for t in tags}
         tags += [Tag(tag=t, source="author") for t in add if t not in names]
-        removed = sorted((set(item.removed_tags) | set(remove)) - set(add))
-        self.store.update_item(item_id, tags=tags, removed_tags=removed)
-        self.store.bump_generation()
-        self.events.record("knowledge.tagged", actor.id, item_id, {"add": add, "remove": remove})
-        return self.store.get_item(item_id)
+        new_meta = meta.model_copy(update={"tags": tuple(tags), "tags_added": tuple(sorted(added)),
+                                           "tags_removed": tuple(sorted(removed))})
+        note = "标签调整：" + "；".join(p for p in ("添加 " + "、".join(add) if add else "",
+                                                "去掉 " + "、".join(remove) if remove else "") if p)
+        draft = ItemDraft(
+            id=item_id, kind=item.kind, owner=new_meta.owner, level=new_meta.level, audience=new_meta.audience,
+            content=base.content, effective_from=base.effective_from, expires_at=base.expires_at,
+            review_due=base.review_due, tags=new_meta.tags, related=new_meta.related,
+            change_note=f"{base.change_note}；{note}" if pending and base.change_note else note,
+            source_path=new_meta.source_path,
+        )
+        version = self._propose(draft, actor, meta=new_meta)
+        self.events.record("knowledge.tagged", actor.id, f"{item_id}:{version.number}", {"add": add, "remove": remove})
+        return version
 
     def _load(self, item_id: str, number: int, actor: Actor) -> tuple[KnowledgeItem, ItemVersion]:
         item = self.store.get_item(item_id)
@@ -309,6 +339,14 @@ class KnowledgeService:
 def effective_meta(item: KnowledgeItem, version: ItemVersion) -> VersionMeta:
     """The metadata a version goes live with: its own, or the item's for versions from before it was versioned."""
     return version.meta if version.meta is not None else VersionMeta.of_item(item)
+
+
+def _live_tags(item: KnowledgeItem, meta: VersionMeta) -> list[Tag]:
+    """The tags an item has once `meta` is published: merged as for any version, then an owner's explicit
+    edits (a removed tag goes even if the item had it; an added one comes back even if removed before)."""
+    tags = [t for t in _merge_tags(item, meta.tags) if t.tag not in meta.tags_removed]
+    names = {t.tag for t in tags}
+    return tags + [Tag(tag=t, source="author") for t in meta.tags_added if t not in names]
 
 
 def _merge_tags(item: KnowledgeItem, incoming: tuple[Tag, ...]) -> list[Tag]:

@@ -126,6 +126,8 @@ class VersionMeta(Value):
     tags: tuple[Tag, ...] = ()
     related: tuple[str, ...] = ()
     source_path: str | None = None
+    tags_added: tuple[str, ...] = ()  # an owner's explicit tag edit (set_tags): applied only at publish
+    tags_removed: tuple[str, ...] = ()
 
     @classmethod
     def of_item(cls, item: KnowledgeItem) -> VersionMeta:

@@ -86,3 +86,23 @@ def test_index_rebuild(home):
     run("ingest", str(SAMPLES / "kb"), "--publish", "--json")
     out = json.loads(run("index", "rebuild", "--json"))
     assert out["ok"] and out["live_items"] > 100
+
+
+def test_kb_due_lists_items_to_review_in_chinese_and_json(home, tmp_path):
+    import datetime as dt
+
+    from tests.ingest.sources import write_guide
+
+    path = write_guide(tmp_path / "src")
+    soon = (dt.date.today() + dt.timedelta(days=5)).isoformat()
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "effective_from: 2024-01-01", f"effective_from: 2024-01-01\nreview_due: {soon}"), encoding="utf-8")
+    assert "没有需要复审" in run("kb", "due")
+    run("ingest", str(tmp_path / "src"), "--publish")
+    table = run("kb", "due", "--days", "10")
+    assert "10 天内需处理的知识：1 条" in table and "guide-" in table
+    rows = json.loads(run("kb", "due", "--days", "10", "--json"))
+    assert [(r["item_id"], r["reason"], r["days_left"], r["date"]) for r in rows] == [
+        ("guide-demo", "review_due", 5, soon)]
+    assert json.loads(run("kb", "due", "--days", "3", "--json")) == []
+    assert json.loads(run("kb", "due", "--days", "10", "--owner", "sj-mzj", "--json")) == []

@@ -16,10 +16,13 @@ from api.schemas import (
     DecisionIn,
     DiffPublic,
     DraftIn,
+    DuePublic,
+    InboxPublic,
     IngestJobPublic,
     ItemPublic,
     Page,
     RetireIn,
+    TagEditIn,
     VersionPublic,
     page,
 )
@@ -242,6 +245,45 @@ async def retire(item_id: str, body: RetireIn, principal: LoggedIn, container: C
     done = await run_in_threadpool(container.kb.service.retire, item.id, to_actor(principal), body.reason,
                                    body.replaced_by)
     return ItemPublic.model_validate(done)
+
+
+@router.post("/items/{item_id}/tags", response_model=VersionPublic, status_code=201,
+             summary="Propose a tag change as a draft version (live only after a second person approves)")
+async def edit_tags(item_id: str, body: TagEditIn, principal: LoggedIn, container: ContainerDep) -> VersionPublic:
+    item = container.kb.queries.get_item(item_id)
+    require(principal, Action.KNOWLEDGE_DRAFT, Resource(kind="knowledge", id=item.id, unit=item.owner))
+    v = await run_in_threadpool(container.kb.service.set_tags, item.id, to_actor(principal), body.add, body.remove)
+    return VersionPublic.model_validate(v).summary()
+
+
+INBOX_DAYS = 30
+REJECTED_SHOWN = 20
+
+
+@router.get("/inbox", response_model=InboxPublic, summary="My units' drafts, rejections with reasons, and items "
+                                                          "due for review or expiring (谁录入谁负责)")
+def inbox(principal: LoggedIn, container: ContainerDep,
+          days: Annotated[int, Query(ge=0, le=3650, description="Due window in days")] = INBOX_DAYS) -> InboxPublic:
+    units = tuple(principal.units)
+    if units:
+        require(principal, Action.KNOWLEDGE_DRAFT, Resource(kind="knowledge", unit=units[0]))
+    q = container.kb.queries
+    drafts: list[VersionPublic] = []
+    rejected: list[ItemVersion] = []
+    open_versions = q.pending_versions()
+    for item in q.list_items():
+        if item.owner not in units:
+            continue
+        if item.id in open_versions:
+            drafts.append(VersionPublic.model_validate(q.get_version(item.id, open_versions[item.id][0])).summary())
+        latest = q.get_version(item.id, item.latest_version) if item.latest_version else None
+        if latest is not None and latest.state == VersionState.REJECTED:
+            rejected.append(latest)
+    rejected.sort(key=lambda v: v.created_at, reverse=True)
+    due = q.due(days, owners=units) if units else []
+    return InboxPublic(units=list(units), drafts=drafts,
+                       rejected=[VersionPublic.model_validate(v).summary() for v in rejected[:REJECTED_SHOWN]],
+                       due=[DuePublic.model_validate(d.model_dump()) for d in due])
 
 
 # -- ingest upload (owner console) -------------------------------------------------------------------

@@ -31,6 +31,8 @@ from api.schemas.knowledge import (
     DecisionIn,
     DiffPublic,
     DraftIn,
+    DuePublic,
+    InboxPublic,
     IngestJobPublic,
     IngestMessagePublic,
     IngestOutcomePublic,
@@ -40,6 +42,7 @@ from api.schemas.knowledge import (
     RetireIn,
     SectionDiffPublic,
     SectionIn,
+    TagEditIn,
     VersionPublic,
 )
 from api.schemas.review import ApplicationPublic, EditIn, HandoffNoteIn, HandoffPublic, HeldPublic, ReasonIn
@@ -47,11 +50,11 @@ from api.schemas.review import ApplicationPublic, EditIn, HandoffNoteIn, Handoff
 __all__ = [
     "DB_INT_MAX", "ERRORS", "JSON_ERRORS", "AccountIn", "AccountPublic", "ApplicationPublic", "BundlePublic", "ChatRequest", "CitedVersionPublic",
     "CurrentSessionPublic",
-    "ConsistencyPublic", "DecisionIn", "DiffPublic", "DisputeIn", "DisputeReviewIn", "DraftIn", "EditIn",
+    "ConsistencyPublic", "DecisionIn", "DiffPublic", "DisputeIn", "DisputeReviewIn", "DraftIn", "DuePublic", "EditIn",
     "ErrorBody", "ErrorEnvelope", "EventPublic", "HandoffNoteIn", "HandoffPublic", "HealthPublic", "HeldPublic",
-    "HeldReviewPublic", "HitPublic", "IngestJobPublic", "IngestMessagePublic", "IngestOutcomePublic",
+    "HeldReviewPublic", "HitPublic", "InboxPublic", "IngestJobPublic", "IngestMessagePublic", "IngestOutcomePublic",
     "IngestReportPublic", "ItemPublic", "MatterPublic", "MePublic", "NewAccountPublic", "Page", "PolicyMatchPublic",
     "PolicyReportPublic", "ProblemPublic", "Public", "RatingIn", "RatingPublic", "ReasonIn", "ReceiptPublic",
-    "ResolveIn", "RetireIn", "SectionDiffPublic", "SectionIn", "SessionTurnsPublic", "TicketDetailPublic",
+    "ResolveIn", "RetireIn", "SectionDiffPublic", "SectionIn", "SessionTurnsPublic", "TagEditIn", "TicketDetailPublic",
     "TicketPublic", "TracePublic", "TurnPublic", "TurnRecordPublic", "VerifyPublic", "VersionPublic", "page",
 ]

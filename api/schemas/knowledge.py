@@ -185,3 +185,39 @@ class BundlePublic(Public):
     description: str = Field(description="What the bundle covers")
     matters: list[str] = Field(description="Matter ids, in order")
     carry_over: list[str] = Field(description="Fields carried from one matter to the next")
+
+
+class TagEditIn(BaseModel):
+    """Tags to add or remove. The change is a draft version that goes live only after a second person approves."""
+
+    add: list[str] = Field(default_factory=list, max_length=20, description="Tag names to add")
+    remove: list[str] = Field(default_factory=list, max_length=20, description="Tag names to remove")
+
+    @field_validator("add", "remove")
+    @classmethod
+    def _short(cls, value: list[str]) -> list[str]:
+        if any(len(t) > 32 for t in value):
+            raise ValueError("a tag has at most 32 characters")
+        return value
+
+
+class DuePublic(Public):
+    item_id: str = Field(description="Item id")
+    title: str = Field(description="Title")
+    owner: str = Field(description="Owner unit")
+    owner_name: str = Field(description="Owner unit's name")
+    version: int = Field(description="Live version")
+    reason: Literal["expired", "expiring", "review_overdue", "review_due"] = Field(description="Why it is listed")
+    reason_label: str = Field(description="The reason in Chinese, for display")
+    date: dt.date = Field(description="Expiry or review-by date")
+    days_left: int = Field(description="Days until that date (negative: passed)")
+
+
+class InboxPublic(BaseModel):
+    """An owner unit's inbox (谁录入谁负责): its open drafts, versions sent back with the reviewer's reason, and
+    live items whose review-by or expiry date is near."""
+
+    units: list[str] = Field(description="The units this inbox covers")
+    drafts: list[VersionPublic] = Field(description="Versions saved, in review or approved, not yet live")
+    rejected: list[VersionPublic] = Field(description="Versions a reviewer sent back, with the reason (newest first)")
+    due: list[DuePublic] = Field(description="Live items to review or renew soon")

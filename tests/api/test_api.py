@@ -238,3 +238,30 @@ def test_web_pages_are_served(client):
         page = client.get(path)
         assert page.status_code == 200 and "轻松办" in page.text
     assert client.get("/static/app.js").status_code == 200
+
+
+def test_tag_edit_over_http_is_a_draft_and_the_owner_inbox_shows_drafts_rejections_and_due(client, tokens):
+    owner, reviewer, citizen = auth(tokens["owner"]), auth(tokens["admin"]), auth(tokens["citizen"])
+    mine = client.get("/api/v1/knowledge/items", params={"mine": True, "status": "published", "limit": 200},
+                      headers=owner).json()["items"]
+    item = next(i for i in mine if i["pending_version"] is None)
+    live = client.get(f"/api/v1/knowledge/items/{item['id']}").json()
+    assert_envelope(client.post(f"/api/v1/knowledge/items/{item['id']}/tags", json={"add": ["接口标签"]},
+                                headers=citizen), 403)
+    v = client.post(f"/api/v1/knowledge/items/{item['id']}/tags", json={"add": ["接口标签"]}, headers=owner)
+    assert v.status_code == 201, v.text
+    number = v.json()["number"]
+    assert v.json()["state"] == "draft" and "接口标签" in v.json()["meta"]["tags"]
+    assert client.get(f"/api/v1/knowledge/items/{item['id']}").json()["current_version"] == live["current_version"]
+    hits = client.get("/api/v1/search", params={"q": item["title"], "top_k": 10}).json()
+    assert {h["version"] for h in hits if h["item_id"] == item["id"]} <= {live["current_version"]}  # cited: live
+    box = client.get("/api/v1/knowledge/inbox", headers=owner).json()
+    assert box["units"] == ["sj-scjgj"] and (item["id"], number) in {(d["item_id"], d["number"]) for d in box["drafts"]}
+    assert all(d["item_id"] for d in box["due"]) and isinstance(box["due"], list)
+    base = f"/api/v1/knowledge/items/{item['id']}/versions/{number}"
+    client.post(f"{base}/submit", json={}, headers=owner)
+    assert client.post(f"{base}/reject", json={"note": "标签不准确"}, headers=reviewer).status_code == 200
+    box = client.get("/api/v1/knowledge/inbox", headers=owner).json()
+    sent_back = next(r for r in box["rejected"] if r["item_id"] == item["id"])
+    assert sent_back["review_note"] == "标签不准确" and item["id"] not in {d["item_id"] for d in box["drafts"]}
+    assert_envelope(client.get("/api/v1/knowledge/inbox"), 401)

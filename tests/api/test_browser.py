@@ -458,3 +458,59 @@ def test_owner_edits_from_the_current_version_and_cannot_submit_a_gutted_guide(o
     page.wait_for_selector("#versions tr[data-version='3'] .note")
     shot(page, "owner-rejected-1280")
     wide.close()
+
+
+def test_knowledge_approval_on_review_page_shows_a_readable_diff_and_decides(open_as, live_server, tokens, browser):
+    import httpx
+
+    owner = {"Authorization": f"Bearer {tokens['owner']}"}
+    mine = httpx.get(f"{live_server.url}/api/v1/knowledge/items", params={"mine": True, "status": "published",
+                                                                        "limit": 200}, headers=owner).json()["items"]
+    item = next(i for i in mine if i["pending_version"] is None and i["id"].startswith("guide-"))
+    v = httpx.post(f"{live_server.url}/api/v1/knowledge/items/{item['id']}/tags", json={"add": ["审批演示"]},
+                   headers=owner).json()
+    httpx.post(f"{live_server.url}/api/v1/knowledge/items/{item['id']}/versions/{v['number']}/submit", json={},
+               headers=owner)
+    page = open_as("admin", "/review")
+    card = f".kb-version[data-item='{item['id']}']"
+    page.wait_for_selector(card)
+    assert "标签：" in page.inner_text(f"{card} .kb-diff") and "审批演示" in page.inner_text(f"{card} .kb-diff")
+    assert "审核中（" in page.inner_text("#kb-filters")
+    shot(page, "review-knowledge-390")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    shot(page, "review-knowledge-1280")
+    page.click(f"{card} .kb-reject")  # no reason: refused in Chinese, nothing sent
+    assert "请填写退回原因" in page.inner_text("#toast")
+    page.click(f"{card} .kb-approve")
+    page.wait_for_function(f"() => !document.querySelector(\"{card}\")")
+    page.click(".kb-filter[data-state='approved']")
+    page.wait_for_selector(f"{card} .kb-publish")
+    page.click(f"{card} .kb-publish")
+    page.wait_for_function("() => document.getElementById('toast').textContent.includes('已发布')")
+    live = httpx.get(f"{live_server.url}/api/v1/knowledge/items/{item['id']}").json()
+    assert live["current_version"] == v["number"]
+    as_owner = open_as("owner", "/review")
+    as_owner.wait_for_selector("#kb-filters")
+    assert "知识审批见上方" in as_owner.inner_text("#held")
+    shot(as_owner, "review-knowledge-owner-390")
+
+
+def test_owner_inbox_shows_rejections_with_reasons_and_drafts(open_as, live_server, tokens):
+    import httpx
+
+    owner, admin = ({"Authorization": f"Bearer {tokens[r]}"} for r in ("owner", "admin"))
+    mine = httpx.get(f"{live_server.url}/api/v1/knowledge/items", params={"mine": True, "status": "published",
+                                                                        "limit": 200}, headers=owner).json()["items"]
+    item = next(i for i in mine if i["pending_version"] is None and i["id"].startswith("faq-"))
+    v = httpx.post(f"{live_server.url}/api/v1/knowledge/items/{item['id']}/tags", json={"remove": ["法人"]},
+                   headers=owner).json()
+    base = f"{live_server.url}/api/v1/knowledge/items/{item['id']}/versions/{v['number']}"
+    httpx.post(f"{base}/submit", json={}, headers=owner)
+    httpx.post(f"{base}/reject", json={"note": "不能去掉法人标签"}, headers=admin)
+    page = open_as("owner", "/owner")
+    page.wait_for_selector(f"#inbox-rejected li[data-item='{item['id']}']")
+    assert "不能去掉法人标签" in page.inner_text("#inbox-rejected")
+    assert "进行中的草稿" in page.inner_text("#inbox") and "30 天内需复审或将失效" in page.inner_text("#inbox")
+    shot(page, "owner-inbox-390")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    shot(page, "owner-inbox-1280")

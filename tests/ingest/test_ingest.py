@@ -222,3 +222,21 @@ def test_machine_tags_record_source_and_reason(sample_container):
     machine = [t for t in item.tags if t.source.value != "author"]
     assert machine and all(t.reason and "vocab v1" in t.reason for t in machine)
     assert "出生" in item.tag_names
+
+
+def test_pathological_or_overlong_items_are_refused_in_chinese_before_tokenising(kb, tmp_path):
+    from ingest.parse import MAX_ITEM_CHARS
+
+    src = tmp_path / "src"
+    write_guide(src, item_id="guide-fine", title="正常")
+    base = GUIDE.format(id="guide-repeat", title="重复字符", days=1)
+    (src / "repeat.md").write_text(base.replace("经营者应当具有经营能力。", "啊" * 50_000), encoding="utf-8")
+    long = GUIDE.format(id="guide-long", title="过长", days=1)
+    text = "".join(f"第{i}条规定的内容各不相同，编号{i}。" for i in range(MAX_ITEM_CHARS // 10))
+    (src / "long.md").write_text(long.replace("经营者应当具有经营能力。", text), encoding="utf-8")
+    report = run_ingest(src, kb, _admin(), publish=True)
+    msgs = "\n".join(m for _, m in report.skipped)
+    assert "内容异常：大段重复字符" in msgs and "repeat.md" in msgs
+    assert "内容过长" in msgs and "long.md" in msgs
+    assert kb.store.find_item("guide-repeat") is None and kb.store.find_item("guide-long") is None
+    assert kb.store.get_item("guide-fine").status == ItemStatus.PUBLISHED  # nothing else lost

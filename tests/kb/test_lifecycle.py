@@ -128,14 +128,61 @@ def test_in_force_filter_and_as_of(kb, make_draft):
     assert "guide-old-rule" in then and "guide-future-rule" not in then
 
 
+def _approve_and_publish(kb, v):
+    kb.service.submit(v.item_id, v.number, AUTHOR)
+    kb.service.approve(v.item_id, v.number, APPROVER)
+    return kb.service.publish(v.item_id, v.number, APPROVER)
+
+
 def test_tags_can_be_removed_and_stay_removed(kb, make_draft):
     publish_new(kb, make_draft())
-    kb.service.set_tags("guide-test-item", AUTHOR, add=["开办"], remove=[])
+    _approve_and_publish(kb, kb.service.set_tags("guide-test-item", AUTHOR, add=["开办"], remove=[]))
     assert {h.item_id for h in kb.retriever.search("测试", filters=SearchFilters(tags=("开办",)))} == {"guide-test-item"}
-    kb.service.set_tags("guide-test-item", AUTHOR, remove=["开办"])
+    _approve_and_publish(kb, kb.service.set_tags("guide-test-item", AUTHOR, remove=["开办"]))
     item = kb.store.get_item("guide-test-item")
     assert "开办" not in item.tag_names and "开办" in item.removed_tags
     assert kb.retriever.search("测试", filters=SearchFilters(tags=("开办",))) == []
+    # a later content draft (e.g. a re-ingest carrying the machine tag) does not bring it back
+    _approve_and_publish(kb, kb.service.propose(
+        make_draft().model_copy(update={"tags": (Tag(tag="开办", source="rule"),)}), AUTHOR))
+    assert "开办" not in kb.store.get_item("guide-test-item").tag_names
+
+
+def test_tag_edit_changes_nothing_live_before_approval(kb, make_draft):
+    """A tag edit is a draft: retrieval, the live item and what answers cite stay as they were until a
+    second person approves and it is published."""
+    publish_new(kb, make_draft())
+    before_item = kb.store.get_item("guide-test-item")
+    before_hits = [(h.item_id, h.version, h.chunk_id) for h in kb.retriever.search("测试事项", top_k=5)]
+    v = kb.service.set_tags("guide-test-item", AUTHOR, add=["开办"])
+    assert v.state == VersionState.DRAFT and v.number == 2 and "标签调整" in v.change_note
+    assert v.content == kb.store.get_version("guide-test-item", 1).content  # content carried, not emptied
+    kb.service.submit(v.item_id, v.number, AUTHOR)
+    for _ in range(2):  # saved, then in review: still nothing live
+        assert kb.store.get_item("guide-test-item").tags == before_item.tags
+        assert kb.store.get_item("guide-test-item").current_version == 1
+        assert kb.retriever.search("测试", filters=SearchFilters(tags=("开办",))) == []
+        assert [(h.item_id, h.version, h.chunk_id) for h in kb.retriever.search("测试事项", top_k=5)] == before_hits
+        with pytest.raises(PermissionDeniedError, match="four-eyes"):
+            kb.service.approve(v.item_id, v.number, AUTHOR)
+    diff = diff_versions(kb.store.get_version("guide-test-item", 1), kb.store.get_version("guide-test-item", 2))
+    assert "tags" in diff.metadata_changed and "开办" in (diff.metadata_changed["tags"][1] or "")
+    assert diff.changed_sections == []
+    kb.service.approve(v.item_id, v.number, APPROVER)
+    kb.service.publish(v.item_id, v.number, APPROVER)
+    assert "开办" in kb.store.get_item("guide-test-item").tag_names
+    assert {h.item_id for h in kb.retriever.search("测试", filters=SearchFilters(tags=("开办",)))} == {"guide-test-item"}
+
+
+def test_tag_edit_joins_the_open_draft_and_checks_the_owner(kb, make_draft):
+    publish_new(kb, make_draft())
+    content_draft = kb.service.propose(make_draft(title="测试事项（修订）"), AUTHOR)
+    v = kb.service.set_tags("guide-test-item", AUTHOR, add=["开办"])
+    assert v.content == content_draft.content  # the pending edit is carried forward, not lost
+    with pytest.raises(PermissionDeniedError, match="谁录入谁负责"):
+        kb.service.set_tags("guide-test-item", OTHER_UNIT, add=["x"])
+    with pytest.raises(InvalidContentError):
+        kb.service.set_tags("guide-test-item", AUTHOR)
 
 
 def test_version_content_is_immutable(kb, make_draft):
@@ -270,3 +317,23 @@ def test_the_unit_withdraws_a_version_under_review(kb, make_draft):
     assert kb.store.get_item(v.item_id).status == ItemStatus.DRAFT  # never live: back to a draft item
     with pytest.raises(LifecycleError, match="only an unpublished version"):
         kb.service.withdraw(v.item_id, v.number, AUTHOR)
+
+
+def test_due_lists_live_items_whose_review_or_expiry_is_near_per_owner(kb, make_draft):
+    """Grouped by owner unit, soonest first; drafts are not live and so never due."""
+    from kb.queries import KnowledgeQueries
+
+    today = dt.date(2026, 12, 5)
+    publish_new(kb, make_draft().model_copy(update={"review_due": dt.date(2026, 12, 20)}))
+    publish_new(kb, make_draft(item_id="guide-soon-gone", expires_at=dt.date(2026, 12, 1)))
+    publish_new(kb, make_draft(item_id="guide-far", expires_at=dt.date(2027, 6, 1)))
+    publish_new(kb, make_draft(item_id="guide-mz", owner="sj-mzj").model_copy(
+        update={"review_due": dt.date(2026, 12, 6)}), author=OTHER_UNIT, approver=Actor(id="zhao", units=("sj-mzj",)))
+    kb.service.propose(make_draft(item_id="guide-draft-only").model_copy(update={"review_due": today}), AUTHOR)
+    q = KnowledgeQueries(kb.store)
+    due = q.due(30, today=today)
+    assert [(d.item_id, d.reason, d.days_left) for d in due] == [
+        ("guide-mz", "review_due", 1), ("guide-soon-gone", "expired", -4), ("guide-test-item", "review_due", 15)]
+    assert {d.reason_label for d in due} == {"已失效", "复审将到期"}
+    assert [d.item_id for d in q.due(30, today=today, owners=("sj-mzj",))] == ["guide-mz"]
+    assert [d.item_id for d in q.due(3, today=today)] == ["guide-mz", "guide-soon-gone"]

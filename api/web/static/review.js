@@ -5,7 +5,11 @@
   const me = await QS.header("/review");
   const held = document.getElementById("held"), apps = document.getElementById("apps");
   const handoffs = document.getElementById("handoffs"), disputes = document.getElementById("disputes");
-  if (!["reviewer", "admin", "auditor"].includes(me.role)) { held.textContent = "请以复核员身份登录。"; return; }
+  if (!["reviewer", "admin", "auditor"].includes(me.role)) {
+    const note = me.role === "owner" ? "复核队列仅复核员可见；知识审批见上方。" : "请以复核员身份登录。";
+    for (const box of [held, apps, handoffs, disputes]) box.textContent = note;
+    return;
+  }
   const canAct = ["reviewer", "admin"].includes(me.role);
   const HANDOFF_REASON = {citizen_request: "市民要求转人工", unknown: "助手无法回答", emergency: "紧急情况"};
   const HANDOFF_STATUS = {open: "待接手", accepted: "处理中", closed: "已完成"};
