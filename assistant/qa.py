@@ -16,6 +16,7 @@ from assistant.context import Deps, TurnContext
 from assistant.identify import Decision, Identification
 from assistant.matter_match import near_miss
 from assistant.models import Choice, Outcome
+from assistant.scope import with_scope
 from guardrails.output_rails import OutputVerdict
 from kb.models import Kind, SearchFilters, SearchHit
 
@@ -87,7 +88,7 @@ def answer_question(deps: Deps, ctx: TurnContext, matter: Matter, question: str,
         ctx.finish(Outcome.HELD_FOR_REVIEW, decision.message or "您的问题已转交人工复核，请稍候。")
         return True
     ctx.citations.extend(c for c in composed.citations if c not in ctx.citations)
-    ctx.finish(Outcome.ANSWERED, composed.text)
+    ctx.finish(Outcome.ANSWERED, with_scope(deps, ctx, composed.citations[0].item_id, composed.text))
     ctx.follow_ups = follow_ups(composed, aspects, matter.name)
     return True
 
@@ -194,7 +195,7 @@ def answer_without_matter(deps: Deps, ctx: TurnContext, ident: Identification | 
             if verdict.passed:
                 ctx.rules.append(f"answer.knowledge_only:{decision.item_id}")
                 ctx.citations.extend(c for c in composed.citations if c not in ctx.citations)
-                ctx.finish(Outcome.ANSWERED, composed.text)
+                ctx.finish(Outcome.ANSWERED, with_scope(deps, ctx, decision.item_id, composed.text))
                 ctx.follow_ups = follow_ups(composed, aspects, decision.title or "")
                 return
     if decision.verdict == Verdict.CLARIFY and decision.title:
