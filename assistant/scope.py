@@ -23,10 +23,10 @@ def town_of(text: str) -> str | None:
     return m.group(1) if m else None
 
 
-def towns(deps: Deps) -> dict[str, str]:
+def towns(units: dict[str, str]) -> dict[str, str]:
     """Town name -> the name of its unit (the 社区事务受理服务中心 to ask)."""
     out: dict[str, str] = {}
-    for name in deps.units.values():
+    for name in units.values():
         if (town := town_of(name)) is not None:
             out.setdefault(town, name)
     return out
@@ -57,10 +57,11 @@ def scope_note(deps: Deps, ctx: TurnContext, item_id: str) -> tuple[str, bool] |
         return None
     notes: list[str] = []
     first = False
-    if live.level == Level.TOWN and (town := town_of(deps.units.get(live.owner, ""))) is not None:
-        known = towns(deps)
+    units = deps.units() if live.level == Level.TOWN else {}
+    if live.level == Level.TOWN and (town := town_of(units.get(live.owner, ""))) is not None:
+        known = towns(units)
         person = resident_town(deps, ctx, known)
-        unit = deps.units.get(live.owner, town)
+        unit = units.get(live.owner, town)
         if person is None:
             ctx.rules.append(f"scope.town:{town}:unknown")
             notes.append(f"提示：以上内容由{unit}发布，适用于{town}的居民；其他街镇请向所在街镇的社区事务受理服务中心咨询，要求可能不同。")

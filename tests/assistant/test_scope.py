@@ -52,3 +52,23 @@ def test_anonymous_answer_says_where_it_applies(hash_assistant: Assistant) -> No
     assert "适用于方松街道的居民" in reply
     assert reply.index("适用于方松街道的居民") < reply.index("来源：")
     assert "scope.town:方松街道:unknown" in rules
+
+
+def test_english_question_is_answered_from_the_chinese_guide_honestly_labelled(hash_assistant: Assistant) -> None:
+    r = hash_assistant.turn("How much does it cost to reissue a lost residence permit?")
+    assert r.outcome == Outcome.ANSWERED
+    assert [c.item_id for c in r.citations] == ["guide-residence-permit-reissue"]
+    assert r.reply.startswith("This answer is quoted from the Chinese service guide")
+    assert "fee 20 yuan" in r.reply and "20元" in r.reply  # the number in English is the guide's own
+    assert "962288" in r.reply and "answer.english:quoted_chinese" in r.trace.rules
+
+
+def test_english_question_without_an_answer_points_to_the_hotline(hash_assistant: Assistant) -> None:
+    r = hash_assistant.turn("Can I get a yacht licence for my parrot here?")
+    assert not r.citations and "962288" in r.reply and "Sorry" in r.reply
+
+
+def test_key_facts_read_each_number_once() -> None:
+    from assistant.english import key_facts
+    assert key_facts("法定时限15个工作日；本区承诺1个工作日。不收费。") == [
+        "legal time limit 15 working day(s)", "promised within 1 working day(s)", "free of charge"]
