@@ -264,7 +264,7 @@ def eval_answers(
     for col in ("id", "question", "outcome", "aspect", "first sentence"):
         t.add_column(col)
     for r in report.results:
-        ok = r.fact_hit if r.item else not r.cited
+        ok = (r.fact_hit is not False and r.contains_hit is not False) if r.item else not r.cited
         t.add_row(r.id, r.text, r.outcome, f"{r.aspect or '-'} / {r.expected_aspect or '-'}",
                   ("[green]" if ok else "[red]") + r.first_sentence[:60] + ("[/green]" if ok else "[/red]"))
     console.print(t)

@@ -133,6 +133,7 @@ def build_assistant(
         reviewer=PreReviewer(knowledge), composer=ExtractiveComposer(),
         llm=LlmAssist(model) if model is not None else None, today=today or dt.date.today,
         related=identifier.related, policies=policies,
+        units=lambda: {u.id: u.name for u in kb.store.list_units()},  # units may be loaded after wiring
     )
     return Assistant(deps)
 

@@ -63,6 +63,7 @@ class Deps:
     related: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # item -> related items (live)
     answerability: Answerability = field(default_factory=Answerability.load)  # answer / clarify / 不知道
     policies: PolicyMatcher | None = None  # optional: answers "我们公司能享受哪些政策？" for enterprises
+    units: Callable[[], dict[str, str]] = dict  # owner unit id -> name, read when needed (街镇 scope of answers)
 
 
 @dataclass

@@ -44,3 +44,51 @@ def gloss_english(text: str) -> str:
     if not re.search(r"[A-Za-z]{3}", text):
         return text
     return _pattern().sub(lambda m: GLOSSARY[m.group(1).lower()], text)
+
+
+# -- answering an English question -------------------------------------------------------------------------
+HOTLINE = "For help in English, call the Shanghai foreign-language hotline 962288."
+_FACTS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"法定时限(\d+)个?工作日"), "legal time limit {0} working day(s)"),
+    (re.compile(r"法定时限(\d+)日"), "legal time limit {0} days"),
+    (re.compile(r"承诺(?:时限)?(?:自受理之日起)?(\d+)个工作日"), "promised within {0} working day(s)"),
+    (re.compile(r"(即时办结|当场办结|即时备案)"), "can be done on the spot"),
+    (re.compile(r"(不收费)"), "free of charge"),
+    (re.compile(r"(\d+)元"), "fee {0} yuan"),
+    (re.compile(r"(\d+)个工作日"), "{0} working day(s)"),
+)
+
+
+def is_english(text: str) -> bool:
+    """A message written in English: at least three Latin words and no more than a few Chinese characters."""
+    return len(re.findall(r"[A-Za-z]{2,}", text)) >= 3 and len(re.findall(r"[\u4e00-\u9fff]", text)) <= 4
+
+
+def key_facts(text: str) -> list[str]:
+    """Time limits and fees the Chinese answer states, in English (numbers copied, nothing inferred)."""
+    out: list[tuple[int, str]] = []
+    taken: list[tuple[int, int]] = []
+    for pattern, template in _FACTS:
+        for m in pattern.finditer(text):
+            if any(a < m.end() and m.start() < b for a, b in taken):
+                continue  # part of a fact already read ("法定时限15个工作日" is not also "15 working day(s)")
+            taken.append(m.span())
+            fact = template.format(*m.groups())
+            if fact not in (f for _, f in out):
+                out.append((m.start(), fact))
+    return [f for _, f in sorted(out)][:4]
+
+
+def english_answer(chinese: str, title: str) -> str:
+    """An honest English frame around an answer quoted from a Chinese guide (no English version is stored)."""
+    lines = [f"This answer is quoted from the Chinese service guide “{title}” (no English version yet; the text "
+             "below is in Chinese, with its source)."]
+    facts = key_facts(chinese.partition("来源：")[0])
+    if facts:
+        lines.append("Key facts: " + "; ".join(facts) + ".")
+    return "\n".join([*lines, chinese, HOTLINE])
+
+
+ENGLISH_UNKNOWN = ("Sorry, I could not find a reliable answer in the district's service guides and policies. "
+                   "You can ask for an online agent (reply “转人工”), or call the foreign-language hotline 962288 "
+                   "or the 12345 government service hotline.")

@@ -11,7 +11,7 @@ protocols and return the same types.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -144,3 +144,7 @@ class PolicyMatcher(Protocol):
     """The policy eligibility engine (policy.matching.PolicyMatchService): 政策计算器 in the chat."""
 
     def match_enterprise(self, enterprise_id: str, as_of: dt.date, notify: bool = True) -> MatchReport: ...
+
+    def profile(self, enterprise_id: str) -> Mapping[str, Any]: ...
+
+    def match_profile(self, profile: Mapping[str, Any], as_of: dt.date, notify: bool = True) -> MatchReport: ...

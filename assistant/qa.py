@@ -13,9 +13,11 @@ from assistant.answerability import Verdict, question_content
 from assistant.aspects import FOLLOW_UPS, LABELS, Aspect, asks_fact, asks_hours, detect_aspects
 from assistant.catalog import Matter
 from assistant.context import Deps, TurnContext
+from assistant.english import ENGLISH_UNKNOWN, english_answer, is_english
 from assistant.identify import Decision, Identification
 from assistant.matter_match import near_miss
 from assistant.models import Choice, Outcome
+from assistant.scope import with_scope
 from guardrails.output_rails import OutputVerdict
 from kb.models import Kind, SearchFilters, SearchHit
 
@@ -87,7 +89,7 @@ def answer_question(deps: Deps, ctx: TurnContext, matter: Matter, question: str,
         ctx.finish(Outcome.HELD_FOR_REVIEW, decision.message or "您的问题已转交人工复核，请稍候。")
         return True
     ctx.citations.extend(c for c in composed.citations if c not in ctx.citations)
-    ctx.finish(Outcome.ANSWERED, composed.text)
+    ctx.finish(Outcome.ANSWERED, final_text(deps, ctx, composed))
     ctx.follow_ups = follow_ups(composed, aspects, matter.name)
     return True
 
@@ -194,7 +196,7 @@ def answer_without_matter(deps: Deps, ctx: TurnContext, ident: Identification | 
             if verdict.passed:
                 ctx.rules.append(f"answer.knowledge_only:{decision.item_id}")
                 ctx.citations.extend(c for c in composed.citations if c not in ctx.citations)
-                ctx.finish(Outcome.ANSWERED, composed.text)
+                ctx.finish(Outcome.ANSWERED, final_text(deps, ctx, composed))
                 ctx.follow_ups = follow_ups(composed, aspects, decision.title or "")
                 return
     if decision.verdict == Verdict.CLARIFY and decision.title:
@@ -206,7 +208,7 @@ def answer_without_matter(deps: Deps, ctx: TurnContext, ident: Identification | 
         ctx.choices = [Choice(label=f"是，问“{decision.title}”", value=f"{decision.title}{ask}"), HUMAN_CHOICE]
         return
     ctx.rules.append("answer.unknown")
-    ctx.finish(Outcome.ANSWERED, UNKNOWN_OFFER)
+    ctx.finish(Outcome.ANSWERED, ENGLISH_UNKNOWN if is_english(ctx.redacted) else UNKNOWN_OFFER)
     ctx.choices = [HUMAN_CHOICE]
 
 
@@ -239,6 +241,17 @@ def _section_hits(deps: Deps, ctx: TurnContext, matter: Matter, question: str, h
     found = deps.knowledge.search(" ".join(sections), top_k=4, method="bm25",
                                   filters=SearchFilters(item_ids=(guide,), as_of=ctx.today))
     return [h for h in found if h.section in sections]
+
+
+def final_text(deps: Deps, ctx: TurnContext, composed: ComposedAnswer) -> str:
+    """The checked answer with where it applies (街镇, audience) and, for a question in English, an honest English
+    frame: the guide is quoted in Chinese, its key facts and the 962288 hotline in English."""
+    first = composed.citations[0]
+    text = with_scope(deps, ctx, first.item_id, composed.text)
+    if is_english(ctx.redacted):
+        ctx.rules.append("answer.english:quoted_chinese")
+        return english_answer(text, first.title)
+    return text
 
 
 def _rail(deps: Deps, ctx: TurnContext, text: str, composed: ComposedAnswer) -> OutputVerdict:

@@ -5,10 +5,11 @@ Run: qingsong eval answers [eval/datasets/answers/questions.jsonl] [--json]
 Each line of the dataset is a question written the way residents ask, with the item that answers it, the
 asked aspect and a key fact the first sentence must contain (`{"id", "text", "item", "aspect", "fact"}`);
 `item: null` marks a question the knowledge base cannot answer. Every question is asked in a fresh session
-with no profile. Metrics:
+with no profile unless the case names one (`profile`, persona splits such as `test_personas.jsonl`). Metrics:
 - aspect_accuracy: the aspect the answer path recognised first (trace rule `answer.aspects:`) is the labelled one
   (answerable questions that reached an answer path);
-- first_sentence_hit: the first sentence of the reply contains the key fact (answerable questions);
+- first_sentence_hit: the first sentence of the reply contains the key fact (answerable questions naming one);
+- contains_rate: the reply contains the case's `contains` string (a scope note, the hotline…), where given;
 - wrong_matter_rate: an answer citing none of the expected item (answerable questions);
 - false_unknown_rate: 不知道 or a hand-off although the item exists;
 - false_answer_rate: an answer with citations to a question the knowledge base cannot answer;
@@ -46,6 +47,8 @@ class Case:
     item: str | None
     aspect: str | None
     fact: str | None
+    profile: str | None = None  # the session's profile (persona splits); None: anonymous
+    contains: str | None = None  # a string the whole reply must contain (a scope note, a hotline…)
 
 
 @dataclass
@@ -57,11 +60,12 @@ class CaseResult:
     aspect: str | None
     expected_aspect: str | None
     first_sentence: str
-    fact_hit: bool
+    fact_hit: bool | None  # None: the case names no key fact
     cited: list[str]
     unknown: bool
     ms: float
     reply: str = ""
+    contains_hit: bool | None = None
 
 
 @dataclass
@@ -70,6 +74,8 @@ class AnswerReport:
 
     def metrics(self) -> dict[str, float | int]:
         pos = [r for r in self.results if r.item]
+        with_fact = [r for r in pos if r.fact_hit is not None]
+        must = [r for r in self.results if r.contains_hit is not None]
         neg = [r for r in self.results if not r.item]
         asked = [r for r in pos if r.expected_aspect and r.aspect is not None]
         answered = [r for r in pos if r.outcome == Outcome.ANSWERED.value and r.cited and not r.unknown]
@@ -82,7 +88,8 @@ class AnswerReport:
             "questions": len(self.results), "answerable": len(pos), "unanswerable": len(neg),
             "aspect_accuracy": rate(sum(r.aspect == r.expected_aspect for r in asked), len(asked)),
             "aspect_recognised": rate(len(asked), sum(1 for r in pos if r.expected_aspect)),
-            "first_sentence_hit": rate(sum(r.fact_hit for r in pos), len(pos)),
+            "first_sentence_hit": rate(sum(bool(r.fact_hit) for r in with_fact), len(with_fact)),
+            "contains_rate": rate(sum(bool(r.contains_hit) for r in must), len(must)),
             "answered_rate": rate(len(answered), len(pos)),
             "wrong_matter_rate": rate(sum(r.item not in r.cited for r in answered), len(pos)),
             "clarify_rate": rate(sum(r.outcome == Outcome.CLARIFYING.value for r in pos), len(pos)),
@@ -102,7 +109,7 @@ def load_cases(path: Path) -> list[Case]:
         if line.strip():
             d = json.loads(line)
             out.append(Case(id=str(d.get("id") or n), text=d["text"], item=d.get("item"), aspect=d.get("aspect"),
-                            fact=d.get("fact")))
+                            fact=d.get("fact"), profile=d.get("profile"), contains=d.get("contains")))
     return out
 
 
@@ -122,13 +129,14 @@ def asked_aspect(r: TurnResult) -> str | None:
 
 
 def run_case(assistant: Assistant, case: Case) -> CaseResult:
-    r = assistant.turn(case.text)
+    r = assistant.turn(case.text, profile_id=case.profile)
     unknown = r.outcome == Outcome.HANDED_OFF or any(x in r.trace.rules for x in UNKNOWN_RULES)
     first = first_sentence(r.reply)
     return CaseResult(
         id=case.id, text=case.text, item=case.item, outcome=r.outcome.value, aspect=asked_aspect(r),
-        expected_aspect=case.aspect, first_sentence=first, fact_hit=case.fact is not None and case.fact in first,
+        expected_aspect=case.aspect, first_sentence=first, fact_hit=None if case.fact is None else case.fact in first,
         cited=[c.item_id for c in r.citations], unknown=unknown, ms=r.trace.ms, reply=r.reply,
+        contains_hit=None if case.contains is None else case.contains in r.reply,
     )
 
 
