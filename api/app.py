@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
@@ -33,9 +34,14 @@ WEB = Path(__file__).parent / "web"
 
 
 def create_app(container: Container, max_body: int = MAX_BODY) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        container.close()  # no orphaned embedding worker after shutdown
+
     # /docs is served by pages.py from locally installed Swagger UI assets (no CDN); ReDoc is off (CDN only).
     app = FastAPI(title="QingSong 轻松办", version="0.1.0", description="Government knowledge base and 边聊边办 assistant",
-                  responses=ERRORS, docs_url=None, redoc_url=None)
+                  responses=ERRORS, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.container = container
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=max_body, paths={knowledge.INGEST_PATH: MAX_UPLOAD_BYTES + 256 * 1024})

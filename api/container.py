@@ -65,6 +65,10 @@ class Container:
         self.assistant.warm_up()  # embeds the matter catalogue once, before concurrent turns race for it
         return self
 
+    def close(self) -> None:
+        """Stop background processes (the document embedding worker); the app lifespan calls this."""
+        self.kb.close()
+
     @contextmanager
     def serving(self) -> Iterator[DriftReport]:
         """Self-repair at start (issue #17), then hold a running marker while serving.

