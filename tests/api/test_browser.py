@@ -202,6 +202,8 @@ def test_reviewer_accepts_and_closes_a_handoff(open_as, live_server):
     citizen = open_as(None)
     send(citizen, "我要转人工")
     assert last_bot(citizen).get_attribute("data-outcome") == "handed_off"
+    assert "工单号：RG" in last_bot(citizen).inner_text() and "等候" in last_bot(citizen).inner_text()
+    shot(citizen, "chat-handoff-ticket-390")
     session = citizen.evaluate("localStorage.getItem('qs_session')")
     assert session and session.startswith("s-")  # the server-issued id the page keeps across reloads
     handoff = next(h["id"] for h in live_server.container.assistant.deps.store.handoffs(session))
@@ -210,6 +212,7 @@ def test_reviewer_accepts_and_closes_a_handoff(open_as, live_server):
     item = reviewer.locator(f".item.handoff[data-handoff='{handoff}']")
     item.wait_for()
     assert "市民要求转人工" in item.inner_text() and "我要转人工" in item.inner_text()
+    assert "工单号 RG" in item.inner_text() and "排队第" in item.inner_text()
     item.locator("button.handoff-accept").click()
     reviewer.wait_for_selector(f".item.handoff[data-handoff='{handoff}'][data-status='accepted']")
     shot(reviewer, "review-handoff-390")
