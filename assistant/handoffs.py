@@ -8,7 +8,9 @@ person (also by choosing 转人工帮办, which a 不知道 reply offers) and in
 The status lives in `assistant_handoffs`; who accepted or closed it, when, and the notes are the audit events
 `handoff.accepted` / `handoff.closed` (subject: the handed-off turn, so the turn's trace shows them). Every
 step re-checks the role with `require()`; only the reviewer who accepted a hand-off (or an admin) closes it.
-The closing note reaches a logged-in citizen's 消息 inbox.
+Accepting and the closing note reach a logged-in citizen's 消息 inbox, quoting the ticket number (工单号) the
+chat reply gave. The queue lists waiting hand-offs emergencies first, then oldest first, with each one's place; a
+session asking again while its hand-off waits keeps that one ticket (`AssistantStore.record_handoff` merges).
 """
 
 from __future__ import annotations

@@ -460,3 +460,17 @@ def test_owner_edits_from_the_current_version_and_cannot_submit_a_gutted_guide(o
     page.wait_for_selector("#versions tr[data-version='3'] .note")
     shot(page, "owner-rejected-1280")
     wide.close()
+
+
+def test_an_emergency_handoff_is_marked_and_first_on_the_desk(open_as, live_server):
+    citizen = open_as(None)
+    send(citizen, "我要转人工")
+    send(citizen, "阿拉屋里厢着火了！！")
+    assert "紧急求助已优先处理" in last_bot(citizen).inner_text()
+    reviewer = open_as("reviewer", "/review")
+    reviewer.set_viewport_size(DESKTOP)
+    first = reviewer.locator(".item.handoff").first
+    first.wait_for()
+    assert "紧急" in first.inner_text() and "排队第1位" in first.inner_text()
+    assert "emergency" in (first.get_attribute("class") or "")
+    shot(reviewer, "review-handoff-emergency-1280")
