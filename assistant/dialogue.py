@@ -16,7 +16,7 @@ from assistant.checklist import build_checklist
 from assistant.context import Deps, TurnContext
 from assistant.extractors import choose_option, clean_value, consent_answer, looks_like_address, to_arabic, yes_no
 from assistant.identify import Decision, Identification
-from assistant.models import ApplicationRef, Choice, Outcome, Provenance, Slot, SourceKind
+from assistant.models import ApplicationRef, Choice, Outcome, Provenance, Slot, SourceKind, handoff_ticket
 from assistant.negation import Negation, excludes, split_negation
 from assistant.prefill import prefill
 from assistant.profiles import ProfileKind
@@ -135,10 +135,22 @@ def _names_current_or_none(deps: Deps, ctx: TurnContext, text: str) -> bool:
     return named is None or named == ctx.state.bundle_step
 
 
+def _ticket_line(deps: Deps, handoff_id: str, reason: str) -> str:
+    """The ticket number and place in the queue, so the citizen knows the request is held and can quote it."""
+    position = deps.store.handoff_queue_position(handoff_id)
+    if position is None:
+        return ""  # already taken by a member of staff (or a replay): no queue to report
+    ahead = "您前面没有其他人在等候" if position == 1 else f"您前面还有{position - 1}位在等候"
+    first = "（紧急求助已优先处理）" if reason == "emergency" else ""
+    return (f"\n工单号：{handoff_ticket(handoff_id)}，{ahead}{first}。工作人员接手和回复时，登录后可在“我的办件”的"
+            "消息中看到。")
+
+
 def handoff(deps: Deps, ctx: TurnContext, reason: str, message: str) -> None:
     conversation = deps.store.conversation(ctx.state.session_id) + [
         {"turn": ctx.turn_index, "question": ctx.redacted, "reply": message, "outcome": Outcome.HANDED_OFF.value}]
     ctx.handoff_id = deps.store.record_handoff(ctx.state.session_id, ctx.turn_id, reason, conversation)
+    message += _ticket_line(deps, ctx.handoff_id, reason)
     if reason != "emergency":  # after an emergency the form is kept: "火灭了 继续办" goes on where it was
         ctx.state.phase = Phase.HANDED_OFF
     ctx.rules.append(f"handoff.{reason}")

@@ -8,7 +8,9 @@ person (also by choosing 转人工帮办, which a 不知道 reply offers) and in
 The status lives in `assistant_handoffs`; who accepted or closed it, when, and the notes are the audit events
 `handoff.accepted` / `handoff.closed` (subject: the handed-off turn, so the turn's trace shows them). Every
 step re-checks the role with `require()`; only the reviewer who accepted a hand-off (or an admin) closes it.
-The closing note reaches a logged-in citizen's 消息 inbox.
+Accepting and the closing note reach a logged-in citizen's 消息 inbox, quoting the ticket number (工单号) the
+chat reply gave. The queue lists waiting hand-offs emergencies first, then oldest first, with each one's place; a
+session asking again while its hand-off waits keeps that one ticket (`AssistantStore.record_handoff` merges).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from assistant.errors import HandoffNotFoundError, HandoffTransitionError, InvalidHandoffNoteError
-from assistant.models import Value
+from assistant.models import Value, handoff_queue_key, handoff_ticket
 from assistant.store import AssistantStore
 from guardrails.inbox import MessageKind
 from guardrails.roles import Action, Principal, Resource, require
@@ -70,6 +72,9 @@ class Handoff(Value):
     closed_by: str | None = None
     closed_at: dt.datetime | None = None
     close_note: str | None = None
+    ticket: str = ""  # the number the citizen was told (RG…)
+    queue_position: int | None = None  # 1 = next to be taken; None once accepted or closed
+    emergency: bool = False
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -100,7 +105,11 @@ class HandoffDesk:
     def list(self, viewer: Principal, statuses: tuple[HandoffStatus, ...] = ACTIVE) -> list[Handoff]:
         require(viewer, Action.HANDOFF_READ, Resource(kind="handoff_queue"))
         rows = self.store.handoffs(statuses=tuple(HandoffStatus(s).value for s in statuses))
-        return [self._handoff(r) for r in rows]
+        queue = {r["id"]: n for n, r in enumerate(sorted((r for r in rows if r["status"] == "open"),
+                                                         key=handoff_queue_key), 1)}
+        # queue order: waiting ones (emergencies first, then oldest first), then those already taken
+        rows.sort(key=lambda r: (r["id"] not in queue, queue.get(r["id"], 0), r["created_at"]))
+        return [self._handoff(r, queue.get(r["id"])) for r in rows]
 
     def get(self, handoff_id: str, viewer: Principal) -> Handoff:
         require(viewer, Action.HANDOFF_READ, Resource(kind="handoff", id=handoff_id))
@@ -118,7 +127,14 @@ class HandoffDesk:
         self.log.append(ACCEPTED_EVENT, reviewer.account_id, h.turn_id, {
             "handoff_id": h.id, "session_id": h.session_id, "reason": h.reason, "note": text,
             "reviewer_role": reviewer.role.value})
+        citizen = self._citizen(h)
+        if self.inbox is not None and citizen is not None:
+            self.inbox.post(citizen, MessageKind.HANDOFF, f"人工帮办已接手（工单号 {h.ticket}）",
+                            "工作人员已接手您的求助，正在处理" + (f"：{text}" if text else "。"))
         return self._load(h.id)
+
+    def _citizen(self, h: Handoff) -> str | None:
+        return self.store.load(h.session_id).principal_id if self.store.exists(h.session_id) else None
 
     def close(self, handoff_id: str, reviewer: Principal, note: str) -> Handoff:
         """Finish an accepted hand-off (完成) with a note saying what was done; only its acceptor or an admin."""
@@ -133,9 +149,10 @@ class HandoffDesk:
         self._move(h, HandoffStatus.ACCEPTED, HandoffStatus.CLOSED)
         self.log.append(CLOSED_EVENT, reviewer.account_id, h.turn_id, {
             "handoff_id": h.id, "session_id": h.session_id, "note": text, "reviewer_role": reviewer.role.value})
-        citizen = self.store.load(h.session_id).principal_id if self.store.exists(h.session_id) else None
+        citizen = self._citizen(h)
         if self.inbox is not None and citizen is not None:  # anonymous browsers have no inbox
-            self.inbox.post(citizen, MessageKind.HANDOFF, "人工帮办回复", f"工作人员已处理您的求助：{text}")
+            self.inbox.post(citizen, MessageKind.HANDOFF, f"人工帮办回复（工单号 {h.ticket}）",
+                            f"工作人员已处理您的求助：{text}")
         return self._load(h.id)
 
     # -- internals ---------------------------------------------------------------------------------------
@@ -143,9 +160,9 @@ class HandoffDesk:
         row = self.store.handoff(handoff_id)
         if row is None:
             raise HandoffNotFoundError(f"no hand-off {handoff_id!r}; list them with GET /api/v1/review/handoffs")
-        return self._handoff(row)
+        return self._handoff(row, self.store.handoff_queue_position(handoff_id) if row["status"] == "open" else None)
 
-    def _handoff(self, row: dict[str, Any]) -> Handoff:
+    def _handoff(self, row: dict[str, Any], position: int | None = None) -> Handoff:
         status = HandoffStatus(row["status"])
         accepted = self.log.latest(ACCEPTED_EVENT, row["turn_id"]) if status != HandoffStatus.OPEN else None
         closed = self.log.latest(CLOSED_EVENT, row["turn_id"]) if status == HandoffStatus.CLOSED else None
@@ -156,6 +173,7 @@ class HandoffDesk:
             accepted_at=dt.datetime.fromisoformat(accepted.ts) if accepted else None, accept_note=_note(accepted),
             closed_by=closed.actor if closed else None,
             closed_at=dt.datetime.fromisoformat(closed.ts) if closed else None, close_note=_note(closed),
+            ticket=handoff_ticket(row["id"]), queue_position=position, emergency=row["reason"] == "emergency",
         )
 
     def _move(self, h: Handoff, expected: HandoffStatus, status: HandoffStatus) -> None:

@@ -228,3 +228,15 @@ class TurnResult(Value):
             "handoff_id": self.handoff_id,
             "login_required": self.login_required,
         }
+
+
+def handoff_queue_key(row: dict[str, Any]) -> tuple[int, dt.datetime]:
+    """Queue order of hand-offs: emergencies first, then first come first served."""
+    created = row["created_at"]
+    return (0 if row["reason"] == "emergency" else 1,
+            created.replace(tzinfo=dt.UTC) if created.tzinfo is None else created)
+
+
+def handoff_ticket(handoff_id: str) -> str:
+    """The ticket number a citizen reads and quotes (RG + the id's last 8 hex digits, upper case)."""
+    return "RG" + handoff_id.rsplit("-", 1)[-1][-8:].upper()

@@ -124,6 +124,8 @@ class SessionStore(Protocol):
 
     def record_handoff(self, session_id: str, turn_id: str, reason: str, conversation: list[dict[str, Any]]) -> str: ...
 
+    def handoff_queue_position(self, handoff_id: str) -> int | None: ...
+
 
 class KnowledgeSearch(Protocol):
     """The knowledge base's hybrid retriever (kb.retrieval.HybridRetriever, through KbKnowledge)."""

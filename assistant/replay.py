@@ -146,6 +146,9 @@ class _DryStore:
     def record_handoff(self, session_id: str, turn_id: str, reason: str, conversation: list[dict[str, Any]]) -> str:
         return self.handoff_id or "handoff-replay"
 
+    def handoff_queue_position(self, handoff_id: str) -> int | None:
+        return None  # a replay reports no queue: the reply is compared without it
+
 
 class _NullAudit:
     def append(self, event: str, actor: str, subject: str, data: dict[str, Any] | None = None, *,

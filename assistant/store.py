@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from assistant.errors import SessionBusyError, SessionNotFoundError
-from assistant.models import TurnResult
+from assistant.models import TurnResult, handoff_queue_key
 from assistant.state import SessionState
 from kb.schema import metadata
 
@@ -235,11 +235,26 @@ class AssistantStore:
             return [dict(r._mapping) for r in rows]
 
     def record_handoff(self, session_id: str, turn_id: str, reason: str, conversation: list[dict[str, Any]]) -> str:
-        hid = new_id("handoff")
+        """Open a hand-off, or merge into the session's hand-off still waiting (open or accepted): asking again keeps
+        one ticket and its place in the queue, with the conversation brought up to date. An emergency never merges
+        into an ordinary request: it gets its own ticket, which the queue puts first."""
         with self.engine.begin() as conn:
+            if reason != "emergency":
+                row = conn.execute(sa.select(handoffs.c.id).where(
+                    handoffs.c.session_id == session_id, handoffs.c.status.in_(("open", "accepted")),
+                    handoffs.c.reason != "emergency").order_by(handoffs.c.created_at)).first()
+                if row is not None:
+                    conn.execute(handoffs.update().where(handoffs.c.id == row.id).values(conversation=conversation))
+                    return str(row.id)
+            hid = new_id("handoff")
             conn.execute(handoffs.insert().values(id=hid, session_id=session_id, turn_id=turn_id, reason=reason,
                                                   status="open", conversation=conversation, created_at=_now()))
         return hid
+
+    def handoff_queue_position(self, handoff_id: str) -> int | None:
+        """1 for the next to be taken: open hand-offs, emergencies first, then oldest first; None once taken."""
+        queue = sorted(self.handoffs(statuses=("open",)), key=handoff_queue_key)
+        return next((n for n, h in enumerate(queue, 1) if h["id"] == handoff_id), None)
 
     def handoffs(self, session_id: str | None = None, statuses: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         q = sa.select(handoffs).order_by(handoffs.c.created_at)

@@ -110,7 +110,7 @@ def reject_application(app_id: str, body: ReasonIn, principal: LoggedIn, contain
 
 
 # -- 线上人工帮办 -----------------------------------------------------------------------------------------
-@router.get("/handoffs", response_model=Page[HandoffPublic], summary="Hand-offs to a person (线上人工帮办), newest first")
+@router.get("/handoffs", response_model=Page[HandoffPublic], summary="Hand-offs to a person (线上人工帮办) in queue order: emergencies first, then oldest first")
 def list_handoffs(
     principal: LoggedIn, container: ContainerDep, limit: Limit = 50, offset: Offset = 0,
     status: Annotated[list[HandoffStatus] | None, Query(description="Statuses to list; default open and accepted")]
@@ -118,7 +118,7 @@ def list_handoffs(
 ) -> Page[HandoffPublic]:
     require(principal, Action.HANDOFF_READ, Resource(kind="handoff_queue"))
     found = container.handoffs.list(principal, tuple(status or ACTIVE))
-    return page([HandoffPublic.model_validate(h) for h in reversed(found)], limit, offset)  # newest first, like held answers
+    return page([HandoffPublic.model_validate(h) for h in found], limit, offset)  # queue order: emergencies first
 
 
 @router.post("/handoffs/{handoff_id}/accept", response_model=HandoffPublic, summary="Accept a hand-off (接手)")

@@ -68,6 +68,10 @@ class HandoffPublic(Public):
     closed_by: str | None = Field(description="Who closed it (完成)")
     closed_at: dt.datetime | None = Field(description="When it was closed")
     close_note: str | None = Field(description="What was done for the citizen")
+    ticket: str = Field(default="", description="Ticket number the citizen was given (工单号)")
+    queue_position: int | None = Field(default=None, description="Place in the waiting queue (1 = next); "
+                                                                 "emergencies first; none once taken")
+    emergency: bool = Field(default=False, description="An emergency hand-off (紧急求助), listed first")
 
 
 class HandoffNoteIn(Public):

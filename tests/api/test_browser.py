@@ -203,6 +203,8 @@ def test_reviewer_accepts_and_closes_a_handoff(open_as, live_server):
     citizen = open_as(None)
     send(citizen, "我要转人工")
     assert last_bot(citizen).get_attribute("data-outcome") == "handed_off"
+    assert "工单号：RG" in last_bot(citizen).inner_text() and "等候" in last_bot(citizen).inner_text()
+    shot(citizen, "chat-handoff-ticket-390")
     session = citizen.evaluate("localStorage.getItem('qs_session')")
     assert session and session.startswith("s-")  # the server-issued id the page keeps across reloads
     handoff = next(h["id"] for h in live_server.container.assistant.deps.store.handoffs(session))
@@ -211,6 +213,7 @@ def test_reviewer_accepts_and_closes_a_handoff(open_as, live_server):
     item = reviewer.locator(f".item.handoff[data-handoff='{handoff}']")
     item.wait_for()
     assert "市民要求转人工" in item.inner_text() and "我要转人工" in item.inner_text()
+    assert "工单号 RG" in item.inner_text() and "排队第" in item.inner_text()
     item.locator("button.handoff-accept").click()
     reviewer.wait_for_selector(f".item.handoff[data-handoff='{handoff}'][data-status='accepted']")
     shot(reviewer, "review-handoff-390")
@@ -514,3 +517,17 @@ def test_owner_inbox_shows_rejections_with_reasons_and_drafts(open_as, live_serv
     shot(page, "owner-inbox-390")
     page.set_viewport_size({"width": 1280, "height": 900})
     shot(page, "owner-inbox-1280")
+
+
+def test_an_emergency_handoff_is_marked_and_first_on_the_desk(open_as, live_server):
+    citizen = open_as(None)
+    send(citizen, "我要转人工")
+    send(citizen, "阿拉屋里厢着火了！！")
+    assert "紧急求助已优先处理" in last_bot(citizen).inner_text()
+    reviewer = open_as("reviewer", "/review")
+    reviewer.set_viewport_size(DESKTOP)
+    first = reviewer.locator(".item.handoff").first
+    first.wait_for()
+    assert "紧急" in first.inner_text() and "排队第1位" in first.inner_text()
+    assert "emergency" in (first.get_attribute("class") or "")
+    shot(reviewer, "review-handoff-emergency-1280")

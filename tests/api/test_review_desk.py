@@ -75,7 +75,9 @@ def test_handoff_accept_and_close_with_roles_and_audit(client, tokens):
     mine = next(h for h in listed if h["id"] == hid)
     assert mine["status"] == "open" and mine["reason"] == "citizen_request" and mine["turn_id"] == turn["turn_id"]
     assert mine["conversation"][-1]["question"] == "我要转人工" and mine["accepted_by"] is None
-    assert listed[0]["created_at"] >= listed[-1]["created_at"]  # newest first
+    waiting = [h for h in listed if h["status"] == "open"]
+    assert [h["queue_position"] for h in waiting] == list(range(1, len(waiting) + 1))  # queue order
+    assert mine["ticket"].startswith("RG") and mine["ticket"] in turn["reply"]
 
     assert_envelope(client.post(f"/api/v1/review/handoffs/{hid}/accept", json={}, headers=auth(tokens["auditor"])), 403)
     accepted = client.post(f"/api/v1/review/handoffs/{hid}/accept", json={"note": "我来跟进"}, headers=reviewer)

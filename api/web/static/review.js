@@ -69,8 +69,11 @@
     for (const h of page.items) {
       const talk = h.conversation.slice(-4).map((t) => `问：${t.question}\n答：${t.reply}`).join("\n");
       const who = h.accepted_by ? ` · 接手人：${h.accepted_by}` : "";
-      const box = QS.el("div", {class: "item handoff", "data-handoff": h.id, "data-status": h.status},
-        QS.el("div", {class: "muted"}, `${h.id} · ${HANDOFF_REASON[h.reason] || h.reason} · `,
+      const place = h.queue_position ? ` · 排队第${h.queue_position}位` : "";
+      const box = QS.el("div", {class: "item handoff" + (h.emergency ? " emergency" : ""), "data-handoff": h.id,
+                                "data-status": h.status},
+        QS.el("div", {class: "muted"}, h.emergency ? QS.el("span", {class: "badge bad"}, "紧急") : "",
+          ` 工单号 ${h.ticket} · ${HANDOFF_REASON[h.reason] || h.reason}${place} · `,
           QS.el("span", {class: "status-tag"}, HANDOFF_STATUS[h.status] || h.status), who),
         QS.el("pre", {class: "json"}, talk));
       const mine = h.accepted_by === me.account_id || me.role === "admin";
@@ -81,7 +84,7 @@
         box.append(QS.el("div", {class: "row"}, note, QS.el("button", {class: "handoff-" + action, onclick: async () => {
           if (action === "close" && !note.value.trim()) { QS.toast("请填写处理结果后再点完成。"); return; }
           await QS.api(`/api/v1/review/handoffs/${h.id}/${action}`, {method: "POST", body: {note: note.value.trim()}});
-          QS.toast((action === "accept" ? "已接手 " : "已完成 ") + h.id); await loadHandoffs();
+          QS.toast((action === "accept" ? "已接手工单 " : "已完成工单 ") + h.ticket + "，群众会在消息中收到通知"); await loadHandoffs();
         }}, action === "accept" ? "接手" : "完成")));
       }
       handoffs.append(box);
