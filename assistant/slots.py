@@ -21,13 +21,13 @@ from assistant.extractors import (
     ExtractorRegistry,
     choose_option,
     clean_value,
+    field_option_keywords,
     find_bank_cards,
     find_id_numbers,
     find_mobiles,
     find_uscc,
     looks_like_address,
     mentioned_fields,
-    option_keywords,
     parse_date,
     to_arabic,
 )
@@ -312,7 +312,7 @@ class SlotFiller:
         # An option of another choice field said in passing ("还是工商银行，到网点自己拿"): that field's value.
         for f in matter.form:
             if f.type.value == "enum" and f.name not in taken and f != expected and f.options and not f.prefill:
-                option = said_in_passing(t, [OptionText(o, option_keywords(f.options).get(o, ())) for o in f.options])
+                option = said_in_passing(t, [OptionText(o, field_option_keywords(f).get(o, ())) for o in f.options])
                 if option is not None:
                     out.append((f, option))
                     taken.add(f.name)
