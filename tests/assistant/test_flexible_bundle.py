@@ -79,3 +79,13 @@ def test_birth_bundle_from_the_second_step_with_details_said_first(real_assistan
     assert consent.outcome == Outcome.AWAITING_CONFIRMATION
     got = {s.name: s.value for s in consent.slots}
     assert got["child_gender"] == "女" and str(got["child_birth_date"]).startswith("2026-11-10")
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("text", "day"), [
+    ("退休日期写错了 单位说从6月1号开始算", dt.date(2026, 6, 1)),
+    ("退休日期搞错了，单位那边讲要从7月1号算", dt.date(2026, 7, 1)),
+])
+def test_who_said_the_new_date_is_no_field(text: str, day: dt.date) -> None:
+    got = _proposed("m-pension-claim", text)
+    assert got.get("retire_date") == day and "employer" not in got
