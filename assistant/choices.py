@@ -154,6 +154,8 @@ def keyword_scores(text: str, options: Sequence[OptionText], own_bonus: float = 
             if len(word) < 2 and not word.isdigit():
                 continue
             pattern = re.escape(word) + (r"(?=[过了好的]{1,2})" if word in stems else "")  # a stem only as 备案过了
+            if word in stems and len(word) == 2:
+                pattern += f"|{re.escape(word[0])}[了过]{re.escape(word[1])}"  # "领证了" said "领了证的", "结过婚"
             if len(word) >= 4 and word not in stems:
                 # "户口就在松江" says 户口在松江: one short insertion (never a negation) inside a long keyword
                 pattern = "|".join([pattern] + [re.escape(word[:k]) + _GAP + re.escape(word[k:]) for k in range(2, len(word) - 1)])

@@ -171,7 +171,7 @@ def extract_number(text: str, f: FormField, today: dt.date) -> Any:
     return _num(nums[0]) if nums else None
 
 
-_TOTAL = re.compile(r"(?:一共|总共|合计|共计|总计|加起来|加在一起|总数)\s*(?:是|有|为)?\s*([\d.零〇一二两三四五六七八九十百千万]+)")
+_TOTAL = re.compile(r"(?:一共|总共|合计|共计|总计|统共|一总|加起来|加在一起|总数)\s*(?:是|有|为)?\s*([\d.零〇一二两三四五六七八九十百千万]+)")
 
 
 def _plain_numbers(text: str) -> list[float]:
@@ -279,8 +279,23 @@ def option_keywords(options: tuple[str, ...] | list[str]) -> dict[str, tuple[str
     return out
 
 
+# "男宝宝", "生了个闺女", "伊是小姑娘": how people say a child's sex; only for a child's 性别 field
+_CHILD_SEX_WORDS: dict[str, tuple[str, ...]] = {
+    "男": ("男孩", "男宝", "男娃", "男小孩", "男小囡", "儿子", "小子", "带把"),
+    "女": ("女孩", "女宝", "女娃", "女小孩", "女小囡", "女儿", "闺女", "千金", "小姑娘"),
+}
+
+
+def field_option_keywords(f: FormField) -> dict[str, tuple[str, ...]]:
+    """The words that name each option of `f`: the shared synonyms, and for a child's sex the usual words."""
+    words = option_keywords(f.options)
+    if "性别" in f.label and ("child" in f.name or "子女" in f.label or "新生儿" in f.label):
+        words = {o: (*w, *_CHILD_SEX_WORDS.get(o, ())) for o, w in words.items()}
+    return words
+
+
 def extract_enum(text: str, f: FormField, today: dt.date) -> Any:
-    return choose_option(text, f.options, option_keywords(f.options)) or clean_value(text) or None
+    return choose_option(text, f.options, field_option_keywords(f)) or clean_value(text) or None
 
 
 def yes_no(text: str) -> bool | None:

@@ -91,6 +91,8 @@ def field_person(f: FormField) -> Person:
     for person, pattern in _FIELD_PERSON:
         if pattern.search(f.label):
             return person
+    if f.name.startswith("child_"):
+        return Person.CHILD  # a bare "性别" on a birth form is the child's, whatever its label says
     return Person.APPLICANT
 
 

@@ -21,13 +21,13 @@ from assistant.extractors import (
     ExtractorRegistry,
     choose_option,
     clean_value,
+    field_option_keywords,
     find_bank_cards,
     find_id_numbers,
     find_mobiles,
     find_uscc,
     looks_like_address,
     mentioned_fields,
-    option_keywords,
     parse_date,
     to_arabic,
 )
@@ -265,7 +265,8 @@ class SlotFiller:
             if target is not None:
                 t = t.replace(written, " ", 1)
                 out.append((target, card))
-        mentions = mentioned_fields(t, matter.form)
+        # "单位说从6月1号开始算": a field word followed by 说 names who said it, not the field
+        mentions = [m for m in mentioned_fields(t, matter.form) if not _REPORTED.match(t[m[2]:])]
         free: list[str] = []  # clauses after a named value that name no field ("店名叫…，三十平，店在…路12号")
         carded = {f.name for f, _ in out}
         for n, (f, _start, end) in enumerate(mentions):
@@ -312,7 +313,7 @@ class SlotFiller:
         # An option of another choice field said in passing ("还是工商银行，到网点自己拿"): that field's value.
         for f in matter.form:
             if f.type.value == "enum" and f.name not in taken and f != expected and f.options and not f.prefill:
-                option = said_in_passing(t, [OptionText(o, option_keywords(f.options).get(o, ())) for o in f.options])
+                option = said_in_passing(t, [OptionText(o, field_option_keywords(f).get(o, ())) for o in f.options])
                 if option is not None:
                     out.append((f, option))
                     taken.add(f.name)
@@ -447,6 +448,7 @@ def _later_valid(filler: SlotFiller, rest: list[Clause], f: FormField, today: dt
                and filler.check(f, v)[1].ok for c in rest)
 
 
+_REPORTED = re.compile(r"\s*(?:那边|这边)?(?:说|讲|告诉我|通知我?)")
 _CONTACT = re.compile(r"^(?:联系电话|联系方式|联系手机|手机号码?|电子邮箱)")
 _I_AM = re.compile(r"^(?:我|本人)(?:就|这边)?是(.+)$")
 

@@ -122,3 +122,16 @@ def test_mentioned_fields_by_label_and_synonym() -> None:
 def test_field_extractors(field: str, text: str, expected: object) -> None:
     f = next(x for x in FORM if x.name == field)
     assert default_extractors().extract(text, f, TODAY) == expected
+
+
+COUNT = FormField(name="vehicle_count", label="车辆数（辆）", type=FieldType.NUMBER)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("三辆 哦不对 上个月又添了两辆 总共5辆", 5),
+    ("老早有2部 后来又买了1部 加起来3部", 3),
+    ("伊拉讲一共是七辆车", 7),
+    ("6辆", 6),
+])
+def test_a_total_said_wins_over_the_first_count(text: str, expected: int) -> None:
+    assert default_extractors().extract(text, COUNT, TODAY) == expected
