@@ -94,7 +94,12 @@ def _plain_service_request(deps: Deps, text: str) -> bool:
         return False
     ident = deps.identifier.identify(t)
     top = ident.top
-    return ident.decision == Decision.ACCEPT or (ident.decision == Decision.CLARIFY and top is not None and top.score >= 0.85)
+    if ident.decision == Decision.ACCEPT or (ident.decision == Decision.CLARIFY and top is not None and top.score >= 0.85):
+        return True
+    # "给我儿子补办社保卡 卡被他弄丢了 他叫…": a long message names the matter outright (its title or an alias of
+    # three or more characters) even when the calibrated confidence of the whole message is low
+    entry = next((e for e in deps.identifier.entries if top is not None and e.id == top.id), None)
+    return entry is not None and any(len(w) >= 3 and w in t for w in (entry.title, *entry.aliases))
 
 
 def _finish_screening(deps: Deps, ctx: TurnContext, said: str, screened: InputVerdict) -> InputVerdict:
