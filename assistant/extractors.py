@@ -367,8 +367,14 @@ def extract_text(text: str, f: FormField, today: dt.date) -> Any:
         if codes:
             return re.sub(r"[ \-]", "", codes[-1]).upper()
     value = clean_value(t)
+    if value and _ACK_ONLY.fullmatch(value):
+        return None  # "ok", "好的", "嗯嗯" answer nothing: the question stays open
     stripped = _VALUE_LEAD.sub("", value) if value else value
     return (stripped or value) or None
+
+
+_ACK_ONLY = re.compile(r"(?i)(?:ok(?:ay)?|yes|yeah|yep|sure|fine|thanks?|thank you|好的?|好吧|嗯+|哦+|噢|行|可以|对|是的?|收到|明白|知道了|谢谢)"
+                       r"[\s!！。.,，~]*")
 
 
 class ExtractorRegistry:

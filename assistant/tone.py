@@ -11,7 +11,10 @@ import re
 VENTING = re.compile(
     r"(你们?(这帮|这些|这群)?(人|废物|垃圾|蠢货|骗子)?(真是|简直|就是)?)?(废物|垃圾|什么破(系统|玩意|东西)?|破系统|烂系统|"
     r"什么玩意儿?|什么鬼|说人话|听不懂人话|听不懂吗|听得懂吗|气死(我)?了?|烦死(我)?了?|有病吧?|坑人|骗人|搞什么(鬼|名堂)?|"
-    r"太(慢|差|烂)了?|傻[逼子]?|蠢|他妈(?!妈)的?|(?<![我你她老阿姆])妈的|tmd|卧槽|靠(?![谱近着边自得住]))[!！。，,\s]*",
+    r"太(慢|差|烂)了?|傻[逼子]?|蠢|他妈(?!妈)的?|(?<![我你她老阿姆])妈的|tmd|卧槽|靠(?![谱近着边自得住])|"
+    # English, from foreign residents: "this is so confusing!!" is frustration, not an attack on the assistant
+    r"(?:this is|this|it'?s|it is|so|very|too)\s+(?:so\s+|really\s+|very\s+)?(?:confusing|frustrating|annoying|stupid|useless|ridiculous)|"
+    r"\bwtf\b|what the (?:hell|heck)|\bdamn(?: it)?\b|\bshit\b)[!！。，,\s]*",
     re.IGNORECASE,
 )
 APOLOGY = "抱歉让您着急了，我尽量说简单些。"

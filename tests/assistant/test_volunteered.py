@@ -266,3 +266,14 @@ def test_an_option_is_known_by_its_head_word() -> None:
     assert _proposed("m-food-business-license", "我们主要卖散装食品").get("business_items") == "散装食品销售"
     m = REG.matter("m-food-business-license")
     assert detect_situations("就卖点快餐 热食为主", m, {}).get("business_type") == "catering"
+
+
+@pytest.mark.unit
+def test_a_foreign_residents_frustration_and_acknowledgements() -> None:
+    """From a persona walk (a Spanish engineer): "this is so confusing!!" was refused as an attack, and "ok"
+    typed at the employer question became the employer."""
+    assert set_aside_venting("this is so confusing!!") == ("", True)
+    assert set_aside_venting("so confusing, how long 居住证 renew?") == ("how long 居住证 renew?", True)
+    assert set_aside_venting("my card is not working") == ("my card is not working", False)
+    assert "employer" not in _proposed("m-residence-permit-renew", "ok", expected="employer")
+    assert "employer" not in _proposed("m-residence-permit-renew", "好的", expected="employer")
