@@ -7,7 +7,7 @@ asking it for the vector first means one embedding per turn, not two.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -61,6 +61,10 @@ class LiveRelated(Mapping[str, tuple[str, ...]]):
 
     def __getitem__(self, key: str) -> tuple[str, ...]:
         return self._current()[key]
+
+    def items(self) -> ItemsView[str, tuple[str, ...]]:
+        """One generation check for the whole walk (Mapping's default would check once per key)."""
+        return self._current().items()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._current())
